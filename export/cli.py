@@ -1,0 +1,132 @@
+"""`helpline-export`: export checkpoints, run the local Triton, manage model versions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from export.parity import ParityError
+    from export.pipeline import export_checkpoint
+
+    try:
+        result = export_checkpoint(
+            args.checkpoint,
+            args.repository,
+            args.model_name,
+            args.precision,
+            version=args.version,
+            texts_file=args.parity_texts,
+            max_texts=args.max_texts,
+            min_main_agreement=args.min_agreement,
+        )
+    except ParityError as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return 3
+    print(
+        json.dumps(
+            {
+                "version": result.version,
+                "path": str(result.version_dir),
+                "seconds": round(result.seconds, 1),
+                "parity": result.parity.to_dict(),
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _cmd_tiny(args: argparse.Namespace) -> int:
+    from export.tiny import make_tiny_checkpoint, production_labels, production_sub_to_main
+
+    make_tiny_checkpoint(
+        args.out,
+        production_labels(),
+        seed=args.seed,
+        sub_to_main=production_sub_to_main(),
+        severity_order=["1", "2", "3"],
+    )
+    print(args.out)
+    return 0
+
+
+def _cmd_serve_triton(args: argparse.Namespace) -> int:
+    from export.launcher import LocalTriton, TritonOptions
+
+    triton = LocalTriton(
+        TritonOptions(
+            repository=args.repository.resolve(),
+            host=args.host,
+            http_port=args.http_port,
+            grpc_port=args.grpc_port,
+            metrics_port=args.metrics_port,
+            model_config_name=args.model_config_name,
+        )
+    ).start()
+    stopping = {"signal": None}
+
+    def _forward(signum: int, _frame: object) -> None:
+        stopping["signal"] = signum
+        triton.stop()
+
+    signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGINT, _forward)
+    try:
+        triton.wait_ready(args.ready_timeout)
+    except Exception as exc:  # noqa: BLE001 - reported, then the child is stopped
+        print(f"tritonserver failed to start: {exc}", file=sys.stderr)
+        triton.stop()
+        return 1
+    print(f"triton ready: http={triton.http_url} grpc={triton.grpc_url}", flush=True)
+    code = triton.process.wait() if triton.process else 1
+    return 0 if stopping["signal"] else code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="helpline-export", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    exp = sub.add_parser("export", help="checkpoint -> ONNX -> parity -> new model version")
+    exp.add_argument("--checkpoint", required=True, help="checkpoint folder or hub id")
+    exp.add_argument("--repository", type=Path, default=DEFAULT_REPOSITORY)
+    exp.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
+    exp.add_argument("--precision", choices=("fp32", "fp32-opt", "int8", "fp16"), default="int8")
+    exp.add_argument("--version", type=int, default=None, help="default: highest + 1")
+    exp.add_argument("--parity-texts", type=Path, default=None, help="JSON/JSONL with narrative")
+    exp.add_argument("--max-texts", type=int, default=500)
+    exp.add_argument("--min-agreement", type=float, default=0.99, help="int8/fp16 main argmax")
+    exp.set_defaults(func=_cmd_export)
+
+    tiny = sub.add_parser("tiny-checkpoint", help="random-init production-format checkpoint")
+    tiny.add_argument("--out", type=Path, required=True)
+    tiny.add_argument("--seed", type=int, default=0)
+    tiny.set_defaults(func=_cmd_tiny)
+
+    srv = sub.add_parser("serve-triton", help="run the local tritonserver until SIGTERM")
+    srv.add_argument("--repository", type=Path, default=DEFAULT_REPOSITORY)
+    srv.add_argument("--host", default="127.0.0.1")
+    srv.add_argument("--http-port", type=int, default=8000)
+    srv.add_argument("--grpc-port", type=int, default=8001)
+    srv.add_argument("--metrics-port", type=int, default=8002)
+    srv.add_argument("--model-config-name", default="local")
+    srv.add_argument("--ready-timeout", type=float, default=180.0)
+    srv.set_defaults(func=_cmd_serve_triton)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

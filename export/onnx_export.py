@@ -1,0 +1,93 @@
+"""PyTorch checkpoint -> ONNX graph in one of four precisions.
+
+Tooling, and why:
+- fp32 export: optimum's `export()` with a custom `OnnxConfig` (the DistilBERT one with
+  four logits outputs). optimum's higher-level `onnx_export_from_model` refuses a model
+  class that lives outside transformers, so the config-level entry point is used.
+- fp32-opt / fp16: optimum's `ORTOptimizer` (onnxruntime's transformer fusions: Attention,
+  SkipLayerNormalization, BiasGelu). fp16 keeps int64 inputs and fp32 outputs so both
+  precisions answer the same Triton tensor types.
+- int8: onnxruntime's `quantize_dynamic` directly, because optimum's `ORTQuantizer` fails on
+  an already-fused graph; QInt8 weights (QUInt8 gives no speed-up on these CPUs).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from export.layout import HEADS, OUTPUT_NAMES
+from export.model import Checkpoint
+
+PRECISIONS = ("fp32", "fp32-opt", "int8", "fp16")
+OPSET = 17
+
+
+def _onnx_config(checkpoint: Checkpoint):  # -> DistilBertOnnxConfig subclass instance
+    from optimum.exporters.onnx.model_configs import DistilBertOnnxConfig
+
+    class MultiTaskOnnxConfig(DistilBertOnnxConfig):
+        @property
+        def outputs(self) -> dict[str, dict[int, str]]:
+            return {OUTPUT_NAMES[head]: {0: "batch_size"} for head in HEADS}
+
+    return MultiTaskOnnxConfig(checkpoint.model.config, task="text-classification")
+
+
+def export_fp32(checkpoint: Checkpoint, out_path: Path) -> Path:
+    from optimum.exporters.onnx import export
+
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    export(checkpoint.model, _onnx_config(checkpoint), out_path, opset=OPSET)
+    return out_path
+
+
+def _optimize(checkpoint: Checkpoint, fp32_path: Path, out_path: Path, fp16: bool) -> Path:
+    from optimum.onnxruntime import ORTOptimizer
+    from optimum.onnxruntime.configuration import OptimizationConfig
+
+    with tempfile.TemporaryDirectory() as work:
+        work_dir = Path(work)
+        shutil.copy2(fp32_path, work_dir / "model.onnx")
+        checkpoint.model.config.save_pretrained(str(work_dir))
+        optimizer = ORTOptimizer.from_pretrained(str(work_dir), file_names=["model.onnx"])
+        config = OptimizationConfig(
+            optimization_level=2,
+            optimize_for_gpu=fp16,
+            fp16=fp16,
+            disable_shape_inference=True,
+        )
+        saved = Path(optimizer.optimize(config, save_dir=str(work_dir / "out"), file_suffix=""))
+        shutil.copy2(saved / "model.onnx", out_path)
+    return out_path
+
+
+def _quantize_int8(optimized_path: Path, out_path: Path) -> Path:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(optimized_path),
+        str(out_path),
+        weight_type=QuantType.QInt8,
+        # Fused graphs carry ops (Attention, SkipLayerNormalization) without type info the
+        # quantizer can infer; telling it the default tensor type avoids a hard failure.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+    return out_path
+
+
+def export_onnx(checkpoint: Checkpoint, precision: str, work_dir: Path) -> tuple[Path, Path]:
+    """Returns (the graph for `precision`, the plain fp32 graph it was derived from)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    fp32 = export_fp32(checkpoint, work_dir / "model.fp32.onnx")
+    if precision == "fp32":
+        return fp32, fp32
+    if precision == "fp16":
+        return _optimize(checkpoint, fp32, work_dir / "model.fp16.onnx", fp16=True), fp32
+    optimized = _optimize(checkpoint, fp32, work_dir / "model.opt.onnx", fp16=False)
+    if precision == "fp32-opt":
+        return optimized, fp32
+    return _quantize_int8(optimized, work_dir / "model.int8.onnx"), fp32

@@ -1,0 +1,103 @@
+"""checkpoint -> ONNX -> parity check -> new model version: the export command's core."""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from export.layout import OUTPUT_NAMES
+from export.model import folder_hash, load_checkpoint
+from export.onnx_export import OPSET, export_onnx
+from export.parity import DEFAULT_MIN_AGREEMENT, ParityReport, check_parity
+from export.repository import write_version
+from export.sample_texts import SAMPLE_NARRATIVES
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportResult:
+    version_dir: Path
+    version: int
+    parity: ParityReport
+    seconds: float
+
+
+def load_texts(path: Path | None) -> list[str]:
+    """Texts for the parity check: a JSONL/JSON file with a `narrative` field, or built-ins."""
+    if path is None:
+        return list(SAMPLE_NARRATIVES)
+    raw = path.read_text()
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in raw.splitlines() if line.strip()]
+    else:
+        rows = json.loads(raw)
+    texts = [row["narrative"] if isinstance(row, dict) else str(row) for row in rows]
+    return [t for t in texts if t.strip()]
+
+
+def _versions_of_tools() -> dict[str, str]:
+    import onnxruntime
+    import torch
+    import transformers
+
+    found = {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
+    found["transformers"] = transformers.__version__
+    try:
+        from importlib.metadata import version
+
+        found["optimum-onnx"] = version("optimum-onnx")
+    except Exception:  # noqa: BLE001 - informational only
+        pass
+    return found
+
+
+def export_checkpoint(
+    source: str,
+    repository: Path,
+    model_name: str,
+    precision: str,
+    *,
+    version: int | None = None,
+    texts_file: Path | None = None,
+    max_texts: int = 500,
+    min_main_agreement: float = DEFAULT_MIN_AGREEMENT,
+) -> ExportResult:
+    started = time.monotonic()
+    checkpoint = load_checkpoint(source)
+    texts = load_texts(texts_file)[:max_texts]
+    with tempfile.TemporaryDirectory(prefix="helpline-export-") as work:
+        onnx_path, _ = export_onnx(checkpoint, precision, Path(work))
+        log.info("exported %s graph; checking parity on %d texts", precision, len(texts))
+        parity = check_parity(
+            checkpoint, onnx_path, precision, texts, min_main_agreement=min_main_agreement
+        )
+        metadata = {
+            "model_name": model_name,
+            "source": source,
+            "source_sha256": folder_hash(checkpoint.folder),
+            "precision": precision,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "export": {"opset": OPSET, "tools": _versions_of_tools()},
+            "max_length": checkpoint.max_length,
+            "inputs": ["input_ids", "attention_mask"],
+            "outputs": dict(OUTPUT_NAMES),
+            "label_counts": checkpoint.labels.sizes(),
+            # Training keeps punctuation and case folding to the tokenizer; serving must do
+            # the same (no train/serve skew), so no extra preprocessing is declared.
+            "preprocessing": "none",
+            "parity": parity.to_dict(),
+            "parity_texts": str(texts_file) if texts_file else "built-in samples",
+        }
+        training_info = checkpoint.folder / "training_info.json"
+        if training_info.is_file():
+            metadata["training"] = json.loads(training_info.read_text())
+        version_dir = write_version(
+            repository, model_name, onnx_path, checkpoint.folder, metadata, version
+        )
+    return ExportResult(version_dir, int(version_dir.name), parity, time.monotonic() - started)
