@@ -50,7 +50,7 @@ class TritonPythonModel:
         return [np.asarray(o, dtype=np.float32) for o in outputs]
 
     def _response(self, outputs):
-        tensors = [pb_utils.Tensor(n, o) for n, o in zip(self.output_names, outputs)]
+        tensors = [pb_utils.Tensor(n, o) for n, o in zip(self.output_names, outputs, strict=True)]
         return pb_utils.InferenceResponse(output_tensors=tensors)
 
     def execute(self, requests):
