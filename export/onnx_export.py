@@ -4,9 +4,11 @@ Tooling, and why:
 - fp32 export: optimum's `export()` with a custom `OnnxConfig` (the DistilBERT one with
   four logits outputs). optimum's higher-level `onnx_export_from_model` refuses a model
   class that lives outside transformers, so the config-level entry point is used.
-- fp32-opt / fp16: optimum's `ORTOptimizer` (onnxruntime's transformer fusions: Attention,
-  SkipLayerNormalization, BiasGelu). fp16 keeps int64 inputs and fp32 outputs so both
-  precisions answer the same Triton tensor types.
+- fp32-opt: optimum's `ORTOptimizer` (onnxruntime's transformer fusions: Attention,
+  SkipLayerNormalization, BiasGelu).
+- fp16: onnxruntime's transformer optimizer directly, because optimum's fp16 path runs ONNX
+  shape inference over the fused contrib ops and fails. int64 inputs and fp32 outputs are
+  kept, so both precisions answer the same Triton tensor types.
 - int8: onnxruntime's `quantize_dynamic` directly, because optimum's `ORTQuantizer` fails on
   an already-fused graph; QInt8 weights (QUInt8 gives no speed-up on these CPUs).
 """
@@ -43,7 +45,7 @@ def export_fp32(checkpoint: Checkpoint, out_path: Path) -> Path:
     return out_path
 
 
-def _optimize(checkpoint: Checkpoint, fp32_path: Path, out_path: Path, fp16: bool) -> Path:
+def _optimize(checkpoint: Checkpoint, fp32_path: Path, out_path: Path) -> Path:
     from optimum.onnxruntime import ORTOptimizer
     from optimum.onnxruntime.configuration import OptimizationConfig
 
@@ -54,12 +56,27 @@ def _optimize(checkpoint: Checkpoint, fp32_path: Path, out_path: Path, fp16: boo
         optimizer = ORTOptimizer.from_pretrained(str(work_dir), file_names=["model.onnx"])
         config = OptimizationConfig(
             optimization_level=2,
-            optimize_for_gpu=fp16,
-            fp16=fp16,
+            optimize_for_gpu=False,
             disable_shape_inference=True,
         )
         saved = Path(optimizer.optimize(config, save_dir=str(work_dir / "out"), file_suffix=""))
         shutil.copy2(saved / "model.onnx", out_path)
+    return out_path
+
+
+def _convert_fp16(checkpoint: Checkpoint, fp32_path: Path, out_path: Path) -> Path:
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = checkpoint.model.config
+    model = optimize_model(
+        str(fp32_path),
+        model_type="bert",
+        num_heads=int(config.n_heads),
+        hidden_size=int(config.dim),
+        use_gpu=True,
+    )
+    model.convert_float_to_float16(keep_io_types=True, disable_shape_infer=True)
+    model.save_model_to_file(str(out_path))
     return out_path
 
 
@@ -86,8 +103,8 @@ def export_onnx(checkpoint: Checkpoint, precision: str, work_dir: Path) -> tuple
     if precision == "fp32":
         return fp32, fp32
     if precision == "fp16":
-        return _optimize(checkpoint, fp32, work_dir / "model.fp16.onnx", fp16=True), fp32
-    optimized = _optimize(checkpoint, fp32, work_dir / "model.opt.onnx", fp16=False)
+        return _convert_fp16(checkpoint, fp32, work_dir / "model.fp16.onnx"), fp32
+    optimized = _optimize(checkpoint, fp32, work_dir / "model.opt.onnx")
     if precision == "fp32-opt":
         return optimized, fp32
     return _quantize_int8(optimized, work_dir / "model.int8.onnx"), fp32

@@ -1,0 +1,1 @@
+"""Gateway in front of Triton: tokenization, chunking, batching and aggregation."""

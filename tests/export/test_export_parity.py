@@ -1,0 +1,81 @@
+"""Every precision is exported and checked against PyTorch before it is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from export.layout import OUTPUT_NAMES
+from export.model import load_checkpoint
+from export.onnx_export import export_onnx
+from export.parity import FP32_TOLERANCE, ParityError, check_parity
+from export.pipeline import export_checkpoint
+from export.sample_texts import SAMPLE_NARRATIVES
+
+
+@pytest.mark.parametrize("precision", ["fp32", "fp32-opt", "int8", "fp16"])
+def test_each_precision_exports_and_passes_parity(
+    precision: str, tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    result = export_checkpoint(str(tiny_checkpoint), tmp_path / "repo", "m", precision)
+    report = result.parity
+    assert report.passed
+    assert report.n_texts == len(SAMPLE_NARRATIVES)
+    # sizes 1, 3, 8 and lengths 1 .. max_length
+    assert {s[0] for s in report.shapes_checked} == {1, 3, 8}
+    assert {s[1] for s in report.shapes_checked} >= {1, 512}
+    if precision.startswith("fp32"):
+        assert max(report.max_abs_diff_random.values()) <= FP32_TOLERANCE
+        assert max(report.max_abs_diff_text.values()) <= FP32_TOLERANCE
+    else:
+        assert report.argmax_agreement_text["main"] >= 0.99
+    metadata = json.loads((result.version_dir / "metadata.json").read_text())
+    assert metadata["precision"] == precision
+    assert metadata["parity"]["passed"] is True
+    assert len(metadata["source_sha256"]) == 64
+
+
+def test_graph_has_named_inputs_outputs_and_dynamic_axes(tiny_checkpoint: Path, tmp_path: Path):
+    path, _ = export_onnx(load_checkpoint(tiny_checkpoint), "fp32", tmp_path)
+    graph = onnx.load(str(path)).graph
+    assert [i.name for i in graph.input] == ["input_ids", "attention_mask"]
+    assert [o.name for o in graph.output] == list(OUTPUT_NAMES.values())
+    for tensor in graph.input:
+        assert tensor.type.tensor_type.elem_type == onnx.TensorProto.INT64
+        dims = tensor.type.tensor_type.shape.dim
+        assert all(d.dim_param for d in dims), "batch and sequence axes must be dynamic"
+
+
+def test_fused_graph_is_smaller(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    plain, _ = export_onnx(checkpoint, "fp32", tmp_path / "a")
+    fused, _ = export_onnx(checkpoint, "fp32-opt", tmp_path / "b")
+    fused_ops = {n.op_type for n in onnx.load(str(fused)).graph.node}
+    assert "Attention" in fused_ops
+    assert len(onnx.load(str(fused)).graph.node) < len(onnx.load(str(plain)).graph.node)
+
+
+def test_parity_catches_a_graph_that_differs(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    path, _ = export_onnx(checkpoint, "fp32", tmp_path)
+    model = onnx.load(str(path))
+    # Nudge the main head's bias: a wrong graph must not pass as "close enough".
+    for init in model.graph.initializer:
+        if init.name == "classifier_main.bias":
+            values = onnx.numpy_helper.to_array(init) + np.float32(1e-2)
+            init.CopyFrom(onnx.numpy_helper.from_array(values, init.name))
+    onnx.save(model, str(path))
+    with pytest.raises(ParityError, match="max abs logit difference"):
+        check_parity(checkpoint, path, "fp32", list(SAMPLE_NARRATIVES))
+
+
+def test_int8_below_agreement_threshold_is_refused(tiny_checkpoint: Path, tmp_path: Path):
+    with pytest.raises(ParityError, match="agreement"):
+        export_checkpoint(
+            str(tiny_checkpoint), tmp_path / "repo", "m", "int8", min_main_agreement=1.01
+        )
+    assert not (tmp_path / "repo" / "m" / "1").exists()

@@ -1,0 +1,153 @@
+"""The exported model served by a real tritonserver (nvidia-pytriton binary, Python
+backend) over HTTP and gRPC, against PyTorch."""
+
+from __future__ import annotations
+
+import json
+import queue
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
+
+from export.launcher import LocalTriton
+from export.layout import HEADS, OUTPUT_NAMES
+from export.model import load_checkpoint
+from export.parity import torch_logits
+from export.triton_admin import follow_latest, pin_versions, served_versions
+
+MODEL = "helpline_classifier"
+pytestmark = pytest.mark.integration
+
+
+def _batch(seed: int, batch: int = 3, length: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1000, 30000, size=(batch, length), dtype=np.int64)
+    ids[:, 0] = 101
+    mask = np.ones_like(ids)
+    mask[1:, length // 2 :] = 0  # padded rows, as the gateway sends them
+    ids[mask == 0] = 0
+    return ids, mask
+
+
+def _inputs(module, ids: np.ndarray, mask: np.ndarray, dtype: str = "INT64") -> list:
+    tensors = []
+    for name, value in (("input_ids", ids), ("attention_mask", mask)):
+        tensor = module.InferInput(name, list(value.shape), dtype)
+        tensor.set_data_from_numpy(value)
+        tensors.append(tensor)
+    return tensors
+
+
+def _decode(result) -> dict[str, np.ndarray]:
+    return {head: result.as_numpy(OUTPUT_NAMES[head]) for head in HEADS}
+
+
+def _assert_matches(got: dict, expected: dict) -> None:
+    for head in HEADS:
+        np.testing.assert_allclose(got[head], expected[head], atol=1e-4, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def http(triton: LocalTriton):
+    return httpclient.InferenceServerClient(url=triton.http_url)
+
+
+@pytest.fixture(scope="module")
+def grpc(triton: LocalTriton):
+    return grpcclient.InferenceServerClient(url=triton.grpc_url)
+
+
+def test_http_and_grpc_match_pytorch(http, grpc, tiny_checkpoint_v2: Path) -> None:
+    ids, mask = _batch(0)
+    expected = torch_logits(load_checkpoint(tiny_checkpoint_v2), ids, mask)
+    _assert_matches(_decode(http.infer(MODEL, _inputs(httpclient, ids, mask))), expected)
+    _assert_matches(_decode(grpc.infer(MODEL, _inputs(grpcclient, ids, mask))), expected)
+
+
+def test_pinning_a_version(http, tiny_checkpoint: Path, tiny_checkpoint_v2: Path) -> None:
+    ids, mask = _batch(1)
+    v1 = torch_logits(load_checkpoint(tiny_checkpoint), ids, mask)
+    v2 = torch_logits(load_checkpoint(tiny_checkpoint_v2), ids, mask)
+    assert not np.allclose(v1["main"], v2["main"], atol=1e-3)
+    _assert_matches(_decode(http.infer(MODEL, _inputs(httpclient, ids, mask), "1")), v1)
+    _assert_matches(_decode(http.infer(MODEL, _inputs(httpclient, ids, mask), "2")), v2)
+    _assert_matches(_decode(http.infer(MODEL, _inputs(httpclient, ids, mask))), v2)
+
+
+def test_rollback_and_back_to_latest(triton: LocalTriton, http, tiny_checkpoint: Path) -> None:
+    ids, mask = _batch(2)
+    v1 = torch_logits(load_checkpoint(tiny_checkpoint), ids, mask)
+    assert served_versions(triton.http_url, MODEL) == [1, 2]
+    try:
+        assert pin_versions(triton.http_url, MODEL, [1]) == [1]
+        _assert_matches(_decode(http.infer(MODEL, _inputs(httpclient, ids, mask))), v1)
+        with pytest.raises(InferenceServerException):
+            http.infer(MODEL, _inputs(httpclient, ids, mask), "2")
+    finally:
+        assert follow_latest(triton.http_url, MODEL) == [1, 2]
+    assert http.is_model_ready(MODEL, "2")
+
+
+def test_dynamic_batching_merges_concurrent_requests(triton: LocalTriton, grpc) -> None:
+    def stats() -> tuple[int, int]:
+        model_stats = grpc.get_inference_statistics(MODEL, "2", as_json=True)["model_stats"][0]
+        return int(model_stats.get("inference_count", 0)), int(
+            model_stats.get("execution_count", 0)
+        )
+
+    inferences_before, executions_before = stats()
+    done: queue.Queue = queue.Queue()
+    n_requests = 48
+    ids, mask = _batch(3, batch=2, length=64)
+    for _ in range(n_requests):
+        grpc.async_infer(
+            MODEL,
+            _inputs(grpcclient, ids, mask),
+            lambda result, error: done.put((result, error)),
+            "2",
+        )
+    results = [done.get(timeout=60) for _ in range(n_requests)]
+    assert all(error is None for _, error in results)
+    inferences, executions = stats()
+    inferences -= inferences_before
+    executions -= executions_before
+    assert inferences == n_requests * 2  # counted per batch row
+    assert executions < n_requests, f"{executions} executions for {n_requests} requests"
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["wrong_dtype", "mismatched_shapes", "missing_input", "token_out_of_range", "three_dims"],
+)
+def test_malformed_requests_fail_and_server_keeps_serving(http, case: str) -> None:
+    ids, mask = _batch(4)
+    if case == "wrong_dtype":
+        inputs = _inputs(httpclient, ids.astype(np.int32), mask.astype(np.int32), "INT32")
+    elif case == "mismatched_shapes":
+        inputs = _inputs(httpclient, ids, mask[:, :-3].copy())
+    elif case == "missing_input":
+        inputs = _inputs(httpclient, ids, mask)[:1]
+    elif case == "token_out_of_range":
+        bad = ids.copy()
+        bad[0, 1] = 10_000_000
+        inputs = _inputs(httpclient, bad, mask)
+    else:
+        inputs = _inputs(httpclient, ids[None], mask[None])
+    with pytest.raises(InferenceServerException):
+        http.infer(MODEL, inputs)
+    assert http.is_server_live() and http.is_model_ready(MODEL)
+    good = _decode(http.infer(MODEL, _inputs(httpclient, ids, mask)))
+    assert good["main"].shape == (3, 7)
+
+
+def test_model_metadata_exposes_the_four_heads(http) -> None:
+    metadata = http.get_model_metadata(MODEL)
+    assert [o["name"] for o in metadata["outputs"]] == list(OUTPUT_NAMES.values())
+    assert [i["datatype"] for i in metadata["inputs"]] == ["INT64", "INT64"]
+    config = http.get_model_config(MODEL)
+    assert config["dynamic_batching"]["default_queue_policy"]["max_queue_size"] > 0
+    assert json.dumps(config)  # serialisable for overrides
