@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 serve: $(STAMP)
-	$(PY) -m export.cli serve-local
+	$(PY) -m client.local_stack
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -78,3 +78,70 @@ def triton(
     server = start_triton(model_repository, tmp_path_factory.mktemp("logs") / "triton.log")
     yield server
     server.stop()
+
+
+class GatewayProcess:
+    """The real gateway (`python -m client.serve`) as a child process on a free port."""
+
+    def __init__(self, triton: LocalTriton, repository: Path, log_file: Path, **env: str):
+        import os
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = log_file
+        environment = {
+            **os.environ,
+            "TRIAGE_PORT": str(self.port),
+            "TRIAGE_TRITON_URLS": triton.grpc_url,
+            "TRIAGE_MODEL_REPOSITORY": str(repository),
+            "TRIAGE_VERSION_REFRESH_S": "1",
+            **env,
+        }
+        self._log = log_file.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "client.serve"],
+            env=environment,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gateway exited: {self.log_file.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gateway not ready")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    triton: LocalTriton, model_repository: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[GatewayProcess]:
+    process = GatewayProcess(
+        triton, model_repository, tmp_path_factory.mktemp("gateway-logs") / "gateway.log"
+    )
+    try:
+        process.wait_ready()
+        yield process
+    finally:
+        process.stop()

@@ -1,0 +1,347 @@
+"""The REST API: a thin HTTP layer over `ClassifierService`.
+
+Every error leaves in one shape: {error: {error_code, message, detail, field, timestamp},
+status: "error", request_id}. Bodies over the limit are refused before they are read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from client import schemas
+from client.demo import DEMO_NARRATIVE
+from client.errors import GatewayError, InvalidInput, PayloadTooLarge
+from client.metrics import GatewayMetrics
+from client.responses import classification_body, health_body, info_body, now_iso
+from client.runner import ModelRunner, TritonRunner
+from client.service import Classification, ClassifierService
+from client.settings import GatewaySettings
+
+log = logging.getLogger("triage.api")
+REQUEST_ID_HEADER = "X-Request-ID"
+TIMEOUT_HEADER = "X-Request-Timeout"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    *,
+    detail: str | None = None,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = schemas.ErrorResponse(
+        error=schemas.ErrorDetail(
+            error_code=code, message=message, detail=detail, field=field, timestamp=now_iso()
+        ),
+        request_id=request_id,
+    )
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+class BodyLimitMiddleware:
+    """413 before reading a body over the limit: from Content-Length when declared, and by
+    counting streamed bytes otherwise."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        request_id = _request_id_from(headers.get(REQUEST_ID_HEADER.lower().encode()))
+        scope.setdefault("state", {})["request_id"] = request_id
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = True
+            if too_big:
+                await self._refuse(scope, receive, send, request_id)
+                return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._refuse(scope, receive, send, request_id)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        response = error_response(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            f"request body is larger than {self.max_bytes} bytes",
+            request_id,
+            headers={REQUEST_ID_HEADER: request_id, "Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _request_id_from(raw: bytes | None) -> str:
+    if raw:
+        candidate = raw.decode("latin-1")
+        if _SAFE_ID.match(candidate):
+            return candidate
+    return uuid.uuid4().hex
+
+
+def _request_id(request: Request) -> str:
+    state = request.scope.get("state") or {}
+    return state.get("request_id") or uuid.uuid4().hex
+
+
+def _deadline(request: Request, settings: GatewaySettings) -> float:
+    raw = request.headers.get(TIMEOUT_HEADER)
+    timeout = settings.request_timeout_s
+    if raw is not None:
+        try:
+            timeout = float(raw)
+        except ValueError:
+            raise InvalidInput(f"{TIMEOUT_HEADER} must be a number of seconds") from None
+        if not 0 < timeout <= settings.request_timeout_s:
+            raise InvalidInput(
+                f"{TIMEOUT_HEADER} must be in (0, {settings.request_timeout_s:g}] seconds"
+            )
+    return time.monotonic() + timeout
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    field = ".".join(loc) or None
+    kind = first.get("type", "")
+    if kind == "json_invalid":
+        return "request body is not valid JSON", None, "INVALID_JSON"
+    message = str(first.get("msg", "invalid request"))
+    # Never echo `input`: it may be narrative text.
+    return message, field, "VALIDATION_ERROR"
+
+
+def create_app(
+    settings: GatewaySettings | None = None, runner: ModelRunner | None = None
+) -> FastAPI:
+    settings = settings or GatewaySettings()
+    metrics = GatewayMetrics()
+    runner = runner or TritonRunner(settings.triton_urls[0], settings.model_name, settings.protocol)
+    service = ClassifierService(settings, runner)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(
+        title="Helpline triage gateway",
+        version="1.0.0",
+        description=(
+            "Classifies child-helpline case narratives (main category, sub-category, "
+            "intervention, priority) with a multi-task DistilBERT served by Triton."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.metrics = metrics
+    app.state.settings = settings
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
+        request_id = _request_id(request)
+        started = time.perf_counter()
+        metrics.in_flight.inc()
+        try:
+            response = await call_next(request)
+        finally:
+            metrics.in_flight.dec()
+        route = request.scope.get("route")
+        endpoint = route.path if route is not None else "unmatched"
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        if response.status_code >= 400:
+            log.info(
+                "request_id=%s endpoint=%s status=%d", request_id, endpoint, response.status_code
+            )
+        return response
+
+    @app.exception_handler(GatewayError)
+    async def gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
+        metrics.errors.labels(exc.code).inc()
+        headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
+        return error_response(
+            exc.status,
+            exc.code,
+            exc.message,
+            _request_id(request),
+            detail=exc.detail,
+            field=exc.field,
+            headers=headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        message, field, code = _validation_message(exc)
+        metrics.errors.labels(code).inc()
+        status = 400 if code == "INVALID_JSON" else 422
+        return error_response(status, code, message, _request_id(request), field=field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        metrics.errors.labels(code).inc()
+        return error_response(
+            exc.status_code,
+            code,
+            str(exc.detail),
+            _request_id(request),
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Type only: an exception message could quote input text.
+        log.error("request_id=%s unexpected %s", _request_id(request), type(exc).__name__)
+        metrics.errors.labels("INTERNAL_ERROR").inc()
+        return error_response(500, "INTERNAL_ERROR", "unexpected error", _request_id(request))
+
+    def record(c: Classification) -> None:
+        t = c.timings
+        metrics.observe_classification(
+            t.tokenize_ms,
+            t.inference_ms,
+            t.aggregate_ms,
+            len(c.chunks),
+            c.result.escalation.escalated,
+            c.result.needs_review,
+        )
+
+    def body_for(c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
+        record(c)
+        plan = service.plan
+        precision = service.bundle.metadata.get("precision") if service.bundle else None
+        return classification_body(c, plan.overlap if plan else 0, precision, include_chunks)
+
+    error_responses = {
+        status: {"model": schemas.ErrorResponse} for status in (400, 413, 422, 429, 502, 503, 504)
+    }
+
+    @app.post(
+        "/classifier/classify", response_model=schemas.ClassifyResponse, responses=error_responses
+    )
+    async def classify(body: schemas.ClassifyRequest, request: Request):
+        request_id = _request_id(request)
+        deadline = _deadline(request, settings)
+        c = await service.classify(body.text, request_id, deadline, field=body.text_field)
+        return body_for(c, body.include_chunks)
+
+    @app.post(
+        "/classifier/classify/batch",
+        response_model=schemas.BatchResponse,
+        responses=error_responses,
+    )
+    async def classify_batch(body: schemas.BatchRequest, request: Request):
+        request_id = _request_id(request)
+        if len(body.items) > settings.max_batch_items:
+            raise PayloadTooLarge(
+                f"batch has {len(body.items)} items; the limit is {settings.max_batch_items}",
+                field="items",
+            )
+        deadline = _deadline(request, settings)
+        started = time.perf_counter()
+        results = await service.classify_many(
+            [item.narrative for item in body.items], request_id, deadline, field="items"
+        )
+        return schemas.BatchResponse(
+            request_id=request_id,
+            count=len(results),
+            results=[
+                schemas.BatchResult(id=item.id, result=body_for(c, body.include_chunks))
+                for item, c in zip(body.items, results, strict=True)
+            ],
+            processing_time=time.perf_counter() - started,
+        )
+
+    @app.post(
+        "/classifier/demo", response_model=schemas.ClassifyResponse, responses=error_responses
+    )
+    async def demo(request: Request):
+        c = await service.classify(
+            DEMO_NARRATIVE, _request_id(request), _deadline(request, settings)
+        )
+        return body_for(c, include_chunks=True)
+
+    @app.get("/classifier/info", response_model=schemas.InfoResponse)
+    async def info():
+        return info_body(service)
+
+    @app.get("/health/models", response_model=schemas.HealthResponse)
+    async def health_models():
+        await service.refresh()
+        return health_body(service)
+
+    @app.get("/livez")
+    async def livez():
+        return {"status": "alive"}
+
+    @app.get("/readyz", responses={503: {"model": schemas.ErrorResponse}})
+    async def readyz(request: Request):
+        if not service.is_ready():
+            await service.refresh()
+        if service.is_ready():
+            return {"status": "ready", "model_version": service.bundle.version}
+        return error_response(
+            503,
+            "NOT_READY",
+            "the model is not ready",
+            _request_id(request),
+            detail=service.bundle_error,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus_metrics():
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def openapi_document(app: FastAPI) -> str:
+    return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"

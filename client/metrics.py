@@ -1,0 +1,71 @@
+"""Prometheus metrics. Labels are endpoints, stages and codes: never text."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class GatewayMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "triage_requests", "HTTP requests", ["endpoint", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "triage_request_seconds",
+            "End-to-end request latency",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.stage = Histogram(
+            "triage_stage_seconds",
+            "Latency per stage of a classification",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.chunks = Histogram(
+            "triage_chunks_per_narrative",
+            "Chunks per classified narrative",
+            buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32, 64),
+            registry=self.registry,
+        )
+        self.narratives = Counter(
+            "triage_narratives", "Narratives classified", registry=self.registry
+        )
+        self.escalations = Counter(
+            "triage_escalations",
+            "Cases escalated to the most severe priority",
+            registry=self.registry,
+        )
+        self.review = Counter(
+            "triage_needs_review", "Cases flagged for human review", registry=self.registry
+        )
+        self.errors = Counter(
+            "triage_errors", "Error responses by code", ["code"], registry=self.registry
+        )
+        self.in_flight = Gauge(
+            "triage_requests_in_flight", "Requests being processed", registry=self.registry
+        )
+
+    def observe_classification(
+        self,
+        tokenize_ms: float,
+        inference_ms: float,
+        aggregate_ms: float,
+        n_chunks: int,
+        escalated: bool,
+        needs_review: bool,
+    ) -> None:
+        self.stage.labels("tokenize").observe(tokenize_ms / 1000)
+        self.stage.labels("inference").observe(inference_ms / 1000)
+        self.stage.labels("aggregate").observe(aggregate_ms / 1000)
+        self.chunks.observe(n_chunks)
+        self.narratives.inc()
+        if escalated:
+            self.escalations.inc()
+        if needs_review:
+            self.review.inc()

@@ -1,0 +1,33 @@
+"""Writes the committed OpenAPI document: `python -m client.openapi` -> client/openapi.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from client.api import create_app, openapi_document
+from client.runner import EndpointState
+from client.settings import GatewaySettings
+
+TARGET = Path(__file__).with_name("openapi.json")
+
+
+class _NoModel:
+    """The document depends only on routes and schemas; no model server is contacted."""
+
+    async def infer(self, *args: object, **kwargs: object) -> dict:
+        raise NotImplementedError
+
+    async def state(self) -> EndpointState:
+        return EndpointState("none", "none", False, [])
+
+    async def close(self) -> None:
+        return None
+
+
+def main() -> None:
+    TARGET.write_text(openapi_document(create_app(GatewaySettings(), _NoModel())))
+    print(TARGET)
+
+
+if __name__ == "__main__":
+    main()

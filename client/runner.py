@@ -1,0 +1,152 @@
+"""Something that runs the model: one interface, Triton (gRPC or HTTP) as the implementation."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from tritonclient.utils import InferenceServerException
+
+from client.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    ModelUnavailable,
+    Overloaded,
+    UpstreamError,
+)
+from export.layout import HEADS, INPUT_NAMES, OUTPUT_NAMES
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    url: str
+    protocol: str
+    live: bool
+    ready_versions: list[str]
+    error: str | None = None
+
+
+class ModelRunner(Protocol):
+    async def infer(
+        self,
+        input_ids: np.ndarray,
+        attention_mask: np.ndarray,
+        *,
+        version: str,
+        timeout_s: float,
+        request_id: str,
+    ) -> dict[str, np.ndarray]:
+        """Logits per head, shape (batch, n_labels)."""
+        ...
+
+    async def state(self) -> EndpointState: ...
+
+    async def close(self) -> None: ...
+
+
+def map_triton_error(exc: Exception) -> GatewayError:
+    """Triton / transport failures -> the gateway's error kinds (never a bare 500)."""
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return DeadlineExceeded("the model did not answer within the request deadline")
+    if isinstance(exc, OSError):
+        return ModelUnavailable("the model server cannot be reached")
+    text = str(exc.message() if isinstance(exc, InferenceServerException) else exc)
+    status = str(exc.status() if isinstance(exc, InferenceServerException) else "").lower()
+    lowered = text.lower()
+    if "exceeds maximum queue size" in lowered:
+        return Overloaded("the model server queue is full", retry_after_s=1)
+    if "deadline" in status or "deadline" in lowered or "timeout" in lowered:
+        return DeadlineExceeded("the model did not answer within the request deadline")
+    unavailable_signs = ("unavailable", "not ready", "unknown model", "connect", "not found")
+    if "unavailable" in status or any(sign in lowered for sign in unavailable_signs):
+        return ModelUnavailable("the model is not available", detail=text[:200])
+    return UpstreamError("the model server rejected the request", detail=text[:200])
+
+
+class TritonRunner:
+    """Async tritonclient over one endpoint; the channel is created once and reused.
+
+    The client is created on first use: a grpc.aio channel binds to the event loop that
+    is running when it is made, which is the server's loop only after start-up.
+    """
+
+    def __init__(self, url: str, model_name: str, protocol: str = "grpc") -> None:
+        self.url = url
+        self.model_name = model_name
+        self.protocol = protocol
+        if protocol == "grpc":
+            import tritonclient.grpc.aio as module
+        else:
+            import tritonclient.http.aio as module
+        self._module = module
+        self._client_instance = None
+        self._outputs = [OUTPUT_NAMES[h] for h in HEADS]
+
+    @property
+    def _client(self):  # -> tritonclient InferenceServerClient (grpc.aio or http.aio)
+        if self._client_instance is None:
+            self._client_instance = self._module.InferenceServerClient(url=self.url)
+        return self._client_instance
+
+    def _inputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list:
+        tensors = []
+        for name, value in zip(INPUT_NAMES, (input_ids, attention_mask), strict=True):
+            tensor = self._module.InferInput(name, list(value.shape), "INT64")
+            tensor.set_data_from_numpy(value)
+            tensors.append(tensor)
+        return tensors
+
+    async def infer(
+        self,
+        input_ids: np.ndarray,
+        attention_mask: np.ndarray,
+        *,
+        version: str,
+        timeout_s: float,
+        request_id: str,
+    ) -> dict[str, np.ndarray]:
+        if timeout_s <= 0:
+            raise DeadlineExceeded("the request deadline passed before inference")
+        kwargs = {
+            "model_name": self.model_name,
+            "inputs": self._inputs(input_ids, attention_mask),
+            "model_version": version,
+            "outputs": [self._module.InferRequestedOutput(name) for name in self._outputs],
+            "request_id": request_id,
+            # Server-side deadline (µs): Triton drops the request from its queue once it
+            # has expired instead of spending model time on an answer nobody awaits.
+            "timeout": max(1, int(timeout_s * 1e6)),
+        }
+        if self.protocol == "grpc":
+            kwargs["client_timeout"] = timeout_s
+        try:
+            result = await asyncio.wait_for(self._client.infer(**kwargs), timeout_s + 0.5)
+        except Exception as exc:  # noqa: BLE001 - transport libraries raise their own types
+            raise map_triton_error(exc) from None
+        return {head: result.as_numpy(OUTPUT_NAMES[head]) for head in HEADS}
+
+    async def state(self) -> EndpointState:
+        try:
+            live = bool(await asyncio.wait_for(self._client.is_server_live(), 2.0))
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable now"
+            return EndpointState(self.url, self.protocol, False, [], map_triton_error(exc).message)
+        try:
+            kwargs = {"as_json": True} if self.protocol == "grpc" else {}
+            metadata = await asyncio.wait_for(
+                self._client.get_model_metadata(self.model_name, **kwargs), 2.0
+            )
+            ready = [
+                str(v)
+                for v in metadata.get("versions", [])
+                if await asyncio.wait_for(self._client.is_model_ready(self.model_name, v), 2.0)
+            ]
+        except Exception as exc:  # noqa: BLE001 - server up, model not usable
+            return EndpointState(self.url, self.protocol, live, [], map_triton_error(exc).message)
+        return EndpointState(self.url, self.protocol, live, sorted(ready, key=int))
+
+    async def close(self) -> None:
+        if self._client_instance is not None:
+            await self._client_instance.close()
+            self._client_instance = None

@@ -1,0 +1,191 @@
+"""Request and response bodies of the REST API (one place; the OpenAPI document is built
+from these)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    narrative: StrictStr | None = Field(None, description="The case narrative or transcript.")
+    text_transcript: StrictStr | None = Field(
+        None, description="Older name of `narrative`, still accepted."
+    )
+    include_chunks: StrictBool = Field(False, description="Return per-chunk predictions.")
+
+    @model_validator(mode="after")
+    def _one_text_field(self) -> ClassifyRequest:
+        if self.narrative is None and self.text_transcript is None:
+            raise ValueError("`narrative` is required")
+        if self.narrative is not None and self.text_transcript is not None:
+            raise ValueError("send `narrative` or `text_transcript`, not both")
+        return self
+
+    @property
+    def text(self) -> str:
+        return self.narrative if self.narrative is not None else str(self.text_transcript)
+
+    @property
+    def text_field(self) -> str:
+        return "narrative" if self.narrative is not None else "text_transcript"
+
+
+class BatchItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    narrative: StrictStr
+    id: StrictStr | None = Field(None, max_length=128, description="Caller's id, echoed back.")
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[BatchItem] = Field(..., min_length=1)
+    include_chunks: StrictBool = False
+
+
+class LabelScore(BaseModel):
+    label: str
+    probability: float
+
+
+class HeadPrediction(BaseModel):
+    label: str
+    confidence: float = Field(..., description="Aggregated probability of `label`.")
+    band: Literal["high", "medium", "low"]
+    top_k: list[LabelScore]
+
+
+class Escalation(BaseModel):
+    enabled: bool
+    escalated: bool
+    level: str | None = Field(None, description="Most severe priority level.")
+    voted_priority: str
+    threshold: float | None
+    chunk_index: int | None = Field(None, description="Chunk that triggered the escalation.")
+    chunk_confidence: float | None
+    reason: str
+
+
+class ChunkPrediction(BaseModel):
+    index: int
+    token_count: int
+    token_start: int
+    token_end: int
+    char_start: int
+    char_end: int
+    labels: dict[str, str]
+    confidences: dict[str, float]
+
+
+class StageTimings(BaseModel):
+    tokenize_ms: float
+    inference_ms: float
+    aggregate_ms: float
+    total_ms: float
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    precision: str | None
+    max_length: int
+    overlap: int
+    bucket: int
+
+
+class Coverage(BaseModel):
+    tokens: int = Field(..., description="Tokens in the narrative.")
+    tokens_classified: int = Field(..., description="Tokens covered by at least one chunk.")
+
+
+class ClassifyResponse(BaseModel):
+    request_id: str
+    main_category: str
+    sub_category: str
+    sub_category_2: str | None
+    intervention: str
+    priority: str
+    confidence_scores: dict[str, float]
+    predictions: dict[str, HeadPrediction]
+    escalation: Escalation
+    needs_review: bool
+    review_reasons: list[str]
+    chunks_processed: int
+    chunk_predictions: list[ChunkPrediction] | None
+    coverage: Coverage
+    processing_time: float = Field(..., description="Seconds, end to end in the gateway.")
+    timings: StageTimings
+    model_info: ModelInfo
+    timestamp: str
+
+
+class BatchResult(BaseModel):
+    id: str | None
+    result: ClassifyResponse
+
+
+class BatchResponse(BaseModel):
+    request_id: str
+    count: int
+    results: list[BatchResult]
+    processing_time: float
+
+
+class ErrorDetail(BaseModel):
+    error_code: str
+    message: str
+    detail: str | None = None
+    field: str | None = None
+    timestamp: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+    status: Literal["error"] = "error"
+    request_id: str
+
+
+class ChunkingInfo(BaseModel):
+    max_length: int
+    overlap: int
+    buckets: list[int]
+    max_chunks_per_request: int
+
+
+class EndpointInfo(BaseModel):
+    url: str
+    protocol: str
+    live: bool
+    ready_versions: list[str]
+    error: str | None
+
+
+class InfoResponse(BaseModel):
+    status: Literal["ready", "not_ready"]
+    model_name: str
+    model_version: str | None
+    precision: str | None
+    device: str
+    max_length: int | None
+    chunking: ChunkingInfo | None
+    label_counts: dict[str, int] | None
+    severity_order: list[str] | None
+    escalation_threshold: float | None
+    limits: dict[str, int]
+    endpoints: list[EndpointInfo]
+
+
+class ModelHealth(BaseModel):
+    state: Literal["ready", "implementable", "blocked"]
+    version: str | None
+    detail: str | None
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"]
+    models: dict[str, ModelHealth]

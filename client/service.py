@@ -1,0 +1,287 @@
+"""The classification core: narrative in, case result out. Knows nothing of HTTP.
+
+Per narrative: one batched tokenization, chunks on token offsets, the chunks padded to
+one length bucket and sent as one Triton request (split only when a narrative has more
+chunks than the model's max batch), then confidence-weighted aggregation.
+Never logs narrative text: only lengths, a short hash and the request id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from client.aggregation import AggregationConfig, CaseResult, Severity, aggregate_logits
+from client.buckets import bucket_for, check_buckets, pad_batch
+from client.chunking import Chunk, chunk_tokens, default_overlap
+from client.errors import InvalidInput, ModelUnavailable, PayloadTooLarge
+from client.model_bundle import ModelBundle
+from client.runner import EndpointState, ModelRunner
+from client.settings import GatewaySettings
+from client.tokenization import TokenizedText
+from export.layout import HEADS
+
+log = logging.getLogger("triage.service")
+
+
+def text_fingerprint(text: str) -> str:
+    """Short hash for correlating log lines about one narrative without its text."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+@dataclass
+class Timings:
+    tokenize_ms: float = 0.0
+    inference_ms: float = 0.0
+    aggregate_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass
+class Classification:
+    request_id: str
+    result: CaseResult
+    chunks: list[Chunk]
+    n_tokens: int
+    bucket: int
+    timings: Timings
+    model_name: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class ChunkingPlan:
+    max_length: int
+    overlap: int
+    buckets: tuple[int, ...]
+
+
+class ClassifierService:
+    def __init__(self, settings: GatewaySettings, runner: ModelRunner) -> None:
+        self.settings = settings
+        self.runner = runner
+        self.bundle: ModelBundle | None = None
+        self.plan: ChunkingPlan | None = None
+        self.bundle_error: str | None = None
+        self.endpoint: EndpointState | None = None
+        self._refresh_task: asyncio.Task | None = None
+        self._refresh_lock = asyncio.Lock()
+
+    # --- model version tracking -------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._refresh_task = asyncio.create_task(self._refresh_forever())
+
+    async def stop(self) -> None:
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            await asyncio.gather(self._refresh_task, return_exceptions=True)
+        await self.runner.close()
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.version_refresh_s)
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - keep serving the version already loaded
+                log.exception("model refresh failed")
+
+    async def refresh(self) -> None:
+        """Follow the version Triton serves, so labels always match the graph answering."""
+        async with self._refresh_lock:
+            self.endpoint = await self.runner.state()
+            wanted = self.settings.model_version
+            if not wanted:
+                if not self.endpoint.ready_versions:
+                    return  # keep the current bundle (if any); readiness reports the outage
+                wanted = self.endpoint.ready_versions[-1]
+            if self.bundle is not None and self.bundle.version == wanted:
+                return
+            try:
+                bundle = await asyncio.to_thread(
+                    ModelBundle.load,
+                    Path(self.settings.model_repository),
+                    self.settings.model_name,
+                    wanted,
+                )
+                plan = self._plan_for(bundle)
+            except (OSError, ValueError) as exc:
+                self.bundle_error = f"version {wanted}: {exc}"
+                log.error("cannot load model files: %s", self.bundle_error)
+                return
+            self.bundle, self.plan, self.bundle_error = bundle, plan, None
+            log.info(
+                "serving %s version %s (max_length=%d overlap=%d buckets=%s)",
+                bundle.name,
+                bundle.version,
+                plan.max_length,
+                plan.overlap,
+                plan.buckets,
+            )
+
+    def _plan_for(self, bundle: ModelBundle) -> ChunkingPlan:
+        max_length = bundle.max_length
+        if self.settings.max_length:
+            max_length = min(self.settings.max_length, bundle.max_length)
+        overlap = self.settings.overlap
+        if overlap < 0:
+            overlap = default_overlap(max_length)
+        buckets = tuple(b for b in check_buckets(self.settings.buckets, max_length))
+        buckets = tuple(sorted({min(b, max_length) for b in buckets}))
+        return ChunkingPlan(max_length, overlap, buckets)
+
+    def is_ready(self) -> bool:
+        return (
+            self.bundle is not None
+            and self.endpoint is not None
+            and self.bundle.version in self.endpoint.ready_versions
+        )
+
+    def _require_model(self) -> tuple[ModelBundle, ChunkingPlan]:
+        if self.bundle is None or self.plan is None:
+            raise ModelUnavailable("the model is not loaded yet", detail=self.bundle_error)
+        return self.bundle, self.plan
+
+    # --- classification -----------------------------------------------------------------
+
+    def check_narrative(self, narrative: str, field: str = "narrative") -> None:
+        if not narrative.strip():
+            raise InvalidInput("narrative is empty", field=field)
+        if len(narrative) > self.settings.max_narrative_chars:
+            raise PayloadTooLarge(
+                f"narrative has {len(narrative)} characters; the limit is "
+                f"{self.settings.max_narrative_chars}",
+                field=field,
+            )
+
+    async def classify(
+        self, narrative: str, request_id: str, deadline: float, field: str = "narrative"
+    ) -> Classification:
+        return (await self.classify_many([narrative], request_id, deadline, field))[0]
+
+    async def classify_many(
+        self, narratives: list[str], request_id: str, deadline: float, field: str = "narrative"
+    ) -> list[Classification]:
+        """Tokenizes all narratives in one batched call, then one Triton request each."""
+        for i, narrative in enumerate(narratives):
+            self.check_narrative(narrative, field if len(narratives) == 1 else f"{field}[{i}]")
+        bundle, plan = self._require_model()
+        started = time.perf_counter()
+        encoded = await asyncio.to_thread(bundle.tokenizer.encode_batch, narratives)
+        tokenize_ms = (time.perf_counter() - started) * 1000 / len(narratives)
+
+        async def one(i: int, text: str, tokens: TokenizedText) -> Classification:
+            sub_id = request_id if len(narratives) == 1 else f"{request_id}-{i}"
+            return await self._classify_tokens(
+                bundle, plan, text, tokens, sub_id, deadline, tokenize_ms, started
+            )
+
+        return list(
+            await asyncio.gather(
+                *(one(i, t, e) for i, (t, e) in enumerate(zip(narratives, encoded, strict=True)))
+            )
+        )
+
+    async def _classify_tokens(
+        self,
+        bundle: ModelBundle,
+        plan: ChunkingPlan,
+        narrative: str,
+        tokens: TokenizedText,
+        request_id: str,
+        deadline: float,
+        tokenize_ms: float,
+        started: float,
+    ) -> Classification:
+        chunks = chunk_tokens(
+            tokens,
+            narrative,
+            plan.max_length,
+            plan.overlap,
+            bundle.tokenizer.cls_id,
+            bundle.tokenizer.sep_id,
+        )
+        if not chunks:
+            raise InvalidInput("narrative contains no text the model can read", field="narrative")
+        timings = Timings(tokenize_ms=tokenize_ms)
+        infer_started = time.perf_counter()
+        logits, bucket = await self._infer_chunks(bundle, plan, chunks, request_id, deadline)
+        timings.inference_ms = (time.perf_counter() - infer_started) * 1000
+        agg_started = time.perf_counter()
+        result = aggregate_logits(
+            logits,
+            [c.token_count for c in chunks],
+            bundle.labels,
+            sub_to_main=bundle.sub_to_main,
+            severity=self.effective_severity(bundle),
+            config=AggregationConfig(
+                top_k=self.settings.top_k,
+                high_above=self.settings.band_high_above,
+                medium_from=self.settings.band_medium_from,
+            ),
+        )
+        timings.aggregate_ms = (time.perf_counter() - agg_started) * 1000
+        timings.total_ms = (time.perf_counter() - started) * 1000
+        log.info(
+            "classified request_id=%s chars=%d sha=%s tokens=%d chunks=%d bucket=%d "
+            "escalated=%s total_ms=%.1f",
+            request_id,
+            len(narrative),
+            text_fingerprint(narrative),
+            len(tokens),
+            len(chunks),
+            bucket,
+            result.escalation.escalated,
+            timings.total_ms,
+        )
+        return Classification(
+            request_id=request_id,
+            result=result,
+            chunks=chunks,
+            n_tokens=len(tokens),
+            bucket=bucket,
+            timings=timings,
+            model_name=bundle.name,
+            model_version=bundle.version,
+        )
+
+    def effective_severity(self, bundle: ModelBundle) -> Severity | None:
+        if bundle.severity is None or self.settings.escalation_threshold < 0:
+            return bundle.severity
+        return dataclasses.replace(
+            bundle.severity, escalation_threshold=self.settings.escalation_threshold
+        )
+
+    async def _infer_chunks(
+        self,
+        bundle: ModelBundle,
+        plan: ChunkingPlan,
+        chunks: list[Chunk],
+        request_id: str,
+        deadline: float,
+    ) -> tuple[dict[str, np.ndarray], int]:
+        bucket = bucket_for(chunks, plan.buckets)
+        size = max(1, self.settings.max_chunks_per_request)
+        groups = [chunks[i : i + size] for i in range(0, len(chunks), size)]
+
+        async def run(group: list[Chunk], part: int) -> dict[str, np.ndarray]:
+            ids, mask = pad_batch(group, bucket, bundle.tokenizer.pad_id)
+            rid = request_id if len(groups) == 1 else f"{request_id}.{part}"
+            return await self.runner.infer(
+                ids,
+                mask,
+                version=bundle.version,
+                timeout_s=deadline - time.monotonic(),
+                request_id=rid,
+            )
+
+        parts = await asyncio.gather(*(run(g, i) for i, g in enumerate(groups)))
+        return {h: np.concatenate([p[h] for p in parts]) for h in HEADS}, bucket

@@ -1,0 +1,73 @@
+"""All gateway configuration, from environment variables (prefix TRIAGE_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8123
+
+    # Triton endpoints, comma-separated host:port (gRPC or HTTP ports per `protocol`).
+    triton_urls: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1:8001"])
+    protocol: str = "grpc"  # grpc | http
+    model_name: str = DEFAULT_MODEL_NAME
+    # Empty: the highest version Triton reports ready, re-checked periodically.
+    model_version: str = ""
+    # Where the gateway reads each version's tokenizer and label files.
+    model_repository: Path = DEFAULT_REPOSITORY
+    version_refresh_s: float = 10.0
+
+    # Chunking: 0 means "the model's max length" / "scaled default overlap".
+    max_length: int = 0
+    overlap: int = -1
+    buckets: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [64, 128, 256, 384, 512]
+    )
+    # Chunks per Triton request; longer narratives are split into several requests.
+    max_chunks_per_request: int = 32
+
+    top_k: int = 3
+    band_high_above: float = 0.85
+    band_medium_from: float = 0.60
+    escalation_threshold: float = -1.0  # < 0: use the value shipped with the model
+
+    request_timeout_s: float = 30.0
+    max_body_bytes: int = 1_000_000
+    max_narrative_chars: int = 50_000
+    max_batch_items: int = 64
+
+    log_level: str = "INFO"
+
+    @field_validator("triton_urls", mode="before")
+    @classmethod
+    def _urls(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("buckets", mode="before")
+    @classmethod
+    def _buckets(cls, value: object) -> object:
+        parts = _split_csv(value)
+        return [int(p) for p in parts] if isinstance(parts, list) else parts
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, value: str) -> str:
+        if value not in ("grpc", "http"):
+            raise ValueError("protocol must be grpc or http")
+        return value
