@@ -54,11 +54,11 @@ def model_repository(
     return repo
 
 
-def start_triton(repository: Path, log_file: Path) -> LocalTriton:
+def start_triton(repository: Path, log_file: Path, grpc_port: int | None = None) -> LocalTriton:
     options = TritonOptions(
         repository=repository,
         http_port=free_port(),
-        grpc_port=free_port(),
+        grpc_port=grpc_port or free_port(),
         metrics_port=free_port(),
         log_file=log_file,
     )
@@ -83,7 +83,7 @@ def triton(
 class GatewayProcess:
     """The real gateway (`python -m client.serve`) as a child process on a free port."""
 
-    def __init__(self, triton: LocalTriton, repository: Path, log_file: Path, **env: str):
+    def __init__(self, triton_url: str, repository: Path, log_file: Path, **env: str):
         import os
         import subprocess
         import sys
@@ -94,7 +94,7 @@ class GatewayProcess:
         environment = {
             **os.environ,
             "TRIAGE_PORT": str(self.port),
-            "TRIAGE_TRITON_URLS": triton.grpc_url,
+            "TRIAGE_TRITON_URLS": triton_url,
             "TRIAGE_MODEL_REPOSITORY": str(repository),
             "TRIAGE_VERSION_REFRESH_S": "1",
             **env,
@@ -107,7 +107,10 @@ class GatewayProcess:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout_s: float = 60) -> None:
+    def wait_live(self, timeout_s: float = 60) -> None:
+        self.wait_ready(timeout_s, path="/livez")
+
+    def wait_ready(self, timeout_s: float = 60, path: str = "/readyz") -> None:
         import time
 
         import httpx
@@ -117,7 +120,7 @@ class GatewayProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gateway exited: {self.log_file.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{path}", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -138,7 +141,7 @@ def gateway(
     triton: LocalTriton, model_repository: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
     process = GatewayProcess(
-        triton, model_repository, tmp_path_factory.mktemp("gateway-logs") / "gateway.log"
+        triton.grpc_url, model_repository, tmp_path_factory.mktemp("gateway-logs") / "gateway.log"
     )
     try:
         process.wait_ready()
