@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import time
 from pathlib import Path
 
 import numpy as np
@@ -112,10 +113,14 @@ def test_dynamic_batching_merges_concurrent_requests(triton: LocalTriton, grpc) 
         )
     results = [done.get(timeout=60) for _ in range(n_requests)]
     assert all(error is None for _, error in results)
-    inferences, executions = stats()
-    inferences -= inferences_before
+    # Triton records statistics after the responses are sent: wait until all are counted.
+    expected = inferences_before + n_requests * 2  # counted per batch row
+    deadline = time.monotonic() + 10
+    while (counts := stats())[0] < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    inferences, executions = counts
+    assert inferences == expected
     executions -= executions_before
-    assert inferences == n_requests * 2  # counted per batch row
     assert executions < n_requests, f"{executions} executions for {n_requests} requests"
 
 
