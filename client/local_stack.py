@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
             log_file=settings.model_repository.parent / "artifacts" / "logs" / "triton.log",
         )
     ).start()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
+    # would kill this process before Triton is stopped. Exit normally instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         triton.wait_ready(180)
         print(f">> triton ready; gateway on http://{settings.host}:{settings.port}", flush=True)
