@@ -6,6 +6,7 @@ status: "error", request_id}. Bodies over the limit are refused before they are 
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import re
@@ -25,6 +26,7 @@ from client import schemas
 from client.demo import DEMO_NARRATIVE
 from client.errors import GatewayError, InvalidInput, PayloadTooLarge
 from client.metrics import GatewayMetrics
+from client.replicas import ReplicaPool
 from client.responses import classification_body, health_body, info_body, now_iso
 from client.runner import ModelRunner, TritonRunner
 from client.service import Classification, ClassifierService
@@ -111,6 +113,61 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class ApiKeyMiddleware:
+    """Optional authentication: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
+
+    401 when no key is sent, 403 for a wrong one. Every configured key is compared in
+    constant time, so timing reveals neither the key nor which key matched. Probes and
+    metrics stay open for the orchestrator and Prometheus on the internal network.
+    """
+
+    OPEN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+
+    def __init__(self, app: ASGIApp, keys: list[str]) -> None:
+        self.app = app
+        self.keys = [k.encode() for k in keys]
+
+    def _presented(self, headers: dict[bytes, bytes]) -> bytes | None:
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            return auth[7:].strip()
+        return headers.get(b"x-api-key")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.keys or scope["path"] in self.OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        presented = self._presented(headers)
+        if presented:
+            matched = False
+            for key in self.keys:
+                matched |= hmac.compare_digest(presented, key)
+            if matched:
+                await self.app(scope, receive, send)
+                return
+        request_id = (scope.get("state") or {}).get("request_id") or uuid.uuid4().hex
+        if presented:
+            response = error_response(403, "FORBIDDEN", "the API key is not valid", request_id)
+        else:
+            response = error_response(
+                401,
+                "UNAUTHORIZED",
+                "an API key is required",
+                request_id,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        await response(scope, receive, send)
+
+
+def build_runner(settings: GatewaySettings) -> ReplicaPool:
+    runners = [
+        (url, TritonRunner(url, settings.model_name, settings.protocol))
+        for url in settings.triton_urls
+    ]
+    return ReplicaPool(runners, check_interval_s=settings.health_check_interval_s)
+
+
 def _request_id_from(raw: bytes | None) -> str:
     if raw:
         candidate = raw.decode("latin-1")
@@ -157,7 +214,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or GatewaySettings()
     metrics = GatewayMetrics()
-    runner = runner or TritonRunner(settings.triton_urls[0], settings.model_name, settings.protocol)
+    runner = runner or build_runner(settings)
     service = ClassifierService(settings, runner)
 
     @asynccontextmanager
@@ -339,6 +396,8 @@ def create_app(
     async def prometheus_metrics():
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Added last = runs first: the body limit and request id come before authentication.
+    app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
 

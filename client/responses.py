@@ -101,20 +101,19 @@ def classification_body(
 
 def info_body(service: ClassifierService) -> schemas.InfoResponse:
     settings = service.settings
-    bundle, plan, endpoint = service.bundle, service.plan, service.endpoint
+    bundle, plan = service.bundle, service.plan
     precision = bundle.metadata.get("precision") if bundle else None
     severity = bundle.severity if bundle else None
-    endpoints = []
-    if endpoint is not None:
-        endpoints.append(
-            schemas.EndpointInfo(
-                url=endpoint.url,
-                protocol=endpoint.protocol,
-                live=endpoint.live,
-                ready_versions=endpoint.ready_versions,
-                error=endpoint.error,
-            )
+    endpoints = [
+        schemas.EndpointInfo(
+            url=state.url,
+            protocol=state.protocol,
+            live=state.live,
+            ready_versions=state.ready_versions,
+            error=state.error,
         )
+        for state in service.runner.endpoint_states()
+    ]
     return schemas.InfoResponse(
         status="ready" if service.is_ready() else "not_ready",
         model_name=settings.model_name,

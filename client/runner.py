@@ -41,7 +41,11 @@ class ModelRunner(Protocol):
         """Logits per head, shape (batch, n_labels)."""
         ...
 
+    async def start(self) -> None: ...
+
     async def state(self) -> EndpointState: ...
+
+    def endpoint_states(self) -> list[EndpointState]: ...
 
     async def close(self) -> None: ...
 
@@ -82,6 +86,7 @@ class TritonRunner:
             import tritonclient.http.aio as module
         self._module = module
         self._client_instance = None
+        self._last_state: EndpointState | None = None
         self._outputs = [OUTPUT_NAMES[h] for h in HEADS]
 
     @property
@@ -127,7 +132,17 @@ class TritonRunner:
             raise map_triton_error(exc) from None
         return {head: result.as_numpy(OUTPUT_NAMES[head]) for head in HEADS}
 
+    async def start(self) -> None:
+        return None
+
+    def endpoint_states(self) -> list[EndpointState]:
+        return [self._last_state or EndpointState(self.url, self.protocol, False, [])]
+
     async def state(self) -> EndpointState:
+        self._last_state = await self._probe()
+        return self._last_state
+
+    async def _probe(self) -> EndpointState:
         try:
             live = bool(await asyncio.wait_for(self._client.is_server_live(), 2.0))
         except Exception as exc:  # noqa: BLE001 - any failure means "not reachable now"

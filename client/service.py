@@ -21,7 +21,7 @@ import numpy as np
 from client.aggregation import AggregationConfig, CaseResult, Severity, aggregate_logits
 from client.buckets import bucket_for, check_buckets, pad_batch
 from client.chunking import Chunk, chunk_tokens, default_overlap
-from client.errors import InvalidInput, ModelUnavailable, PayloadTooLarge
+from client.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
 from client.model_bundle import ModelBundle
 from client.runner import EndpointState, ModelRunner
 from client.settings import GatewaySettings
@@ -73,10 +73,13 @@ class ClassifierService:
         self.endpoint: EndpointState | None = None
         self._refresh_task: asyncio.Task | None = None
         self._refresh_lock = asyncio.Lock()
+        self.in_flight = 0  # narratives being classified (one event loop: a plain int)
+        self.draining = False
 
     # --- model version tracking -------------------------------------------------------
 
     async def start(self) -> None:
+        await self.runner.start()
         await self.refresh()
         self._refresh_task = asyncio.create_task(self._refresh_forever())
 
@@ -138,9 +141,14 @@ class ClassifierService:
         buckets = tuple(sorted({min(b, max_length) for b in buckets}))
         return ChunkingPlan(max_length, overlap, buckets)
 
+    def start_draining(self) -> None:
+        """SIGTERM: fail readiness and refuse new work; requests in flight still finish."""
+        self.draining = True
+
     def is_ready(self) -> bool:
         return (
-            self.bundle is not None
+            not self.draining
+            and self.bundle is not None
             and self.endpoint is not None
             and self.bundle.version in self.endpoint.ready_versions
         )
@@ -173,7 +181,28 @@ class ClassifierService:
         """Tokenizes all narratives in one batched call, then one Triton request each."""
         for i, narrative in enumerate(narratives):
             self.check_narrative(narrative, field if len(narratives) == 1 else f"{field}[{i}]")
+        if self.draining:
+            raise ModelUnavailable("the gateway is shutting down", retry_after_s=1)
         bundle, plan = self._require_model()
+        if self.in_flight + len(narratives) > self.settings.max_in_flight:
+            raise Overloaded(
+                f"{self.in_flight} narratives in flight (limit {self.settings.max_in_flight})",
+                retry_after_s=1,
+            )
+        self.in_flight += len(narratives)
+        try:
+            return await self._classify_admitted(narratives, request_id, deadline, bundle, plan)
+        finally:
+            self.in_flight -= len(narratives)
+
+    async def _classify_admitted(
+        self,
+        narratives: list[str],
+        request_id: str,
+        deadline: float,
+        bundle: ModelBundle,
+        plan: ChunkingPlan,
+    ) -> list[Classification]:
         started = time.perf_counter()
         encoded = await asyncio.to_thread(bundle.tokenizer.encode_batch, narratives)
         tokenize_ms = (time.perf_counter() - started) * 1000 / len(narratives)

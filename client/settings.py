@@ -32,6 +32,7 @@ class GatewaySettings(BaseSettings):
     # Where the gateway reads each version's tokenizer and label files.
     model_repository: Path = DEFAULT_REPOSITORY
     version_refresh_s: float = 10.0
+    health_check_interval_s: float = 1.0
 
     # Chunking: 0 means "the model's max length" / "scaled default overlap".
     max_length: int = 0
@@ -51,12 +52,25 @@ class GatewaySettings(BaseSettings):
     max_body_bytes: int = 1_000_000
     max_narrative_chars: int = 50_000
     max_batch_items: int = 64
+    # Backpressure: narratives being classified at once; beyond it, a fast 429.
+    max_in_flight: int = 128
+    # On SIGTERM: readiness fails and new work gets 503 at once; after this delay (time for
+    # a load balancer to notice) the server stops accepting and finishes what it holds.
+    drain_delay_s: float = 5.0
+    # Optional authentication: comma-separated keys, sent as `Authorization: Bearer KEY`
+    # or `X-API-Key: KEY`. Empty: no authentication.
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     log_level: str = "INFO"
 
     @field_validator("triton_urls", mode="before")
     @classmethod
     def _urls(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: object) -> object:
         return _split_csv(value)
 
     @field_validator("buckets", mode="before")

@@ -97,6 +97,7 @@ class GatewayProcess:
             "TRIAGE_TRITON_URLS": triton_url,
             "TRIAGE_MODEL_REPOSITORY": str(repository),
             "TRIAGE_VERSION_REFRESH_S": "1",
+            "TRIAGE_DRAIN_DELAY_S": "0.2",
             **env,
         }
         self._log = log_file.open("ab")

@@ -38,7 +38,12 @@ def test_local_stack_serves_and_stops_cleanly(tmp_path: Path) -> None:
             "--triton-metrics-port",
             str(free_port()),
         ],
-        env={**os.environ, "TRIAGE_PORT": str(port), "TRIAGE_MODEL_REPOSITORY": str(repository)},
+        env={
+            **os.environ,
+            "TRIAGE_PORT": str(port),
+            "TRIAGE_MODEL_REPOSITORY": str(repository),
+            "TRIAGE_DRAIN_DELAY_S": "0.5",
+        },
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )

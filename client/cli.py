@@ -1,0 +1,394 @@
+"""Command line for the triage gateway (`helpline-triage` / `python -m client.cli`).
+
+    helpline-triage classify "narrative text" [--chunks]     ("-" reads the text from stdin)
+    helpline-triage classify-file cases.jsonl --out results.jsonl [--batch-size 16]
+    helpline-triage info | health
+
+Narrative text is never printed or logged: only results and errors are, and those carry
+labels, scores and offsets, not text. Exit codes: 0 success, 1 a request or any row failed
+(or the model is degraded, for `health`), 2 bad usage or an unreadable input file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from client.sdk import (
+    DEFAULT_URL,
+    AsyncTriageClient,
+    TriageAPIError,
+    TriageClient,
+    TriageError,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+# A batch failing with one of these (auth, overload, model down) would fail the same way row by
+# row; retrying each row would only add load.
+NO_FALLBACK_STATUSES = {401, 403, 429, 503}
+
+
+@dataclass(frozen=True)
+class Row:
+    index: int
+    id: str | None
+    narrative: str
+
+
+class InputFileError(Exception):
+    """The input file cannot be used; the message names the file and line, never its text."""
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+def read_rows(path: Path, fmt: str = "auto") -> list[Row]:
+    """Rows of a JSONL file (objects with `narrative`, optional `id`) or a CSV file (column
+    `narrative`, optional column `id`)."""
+    if fmt == "auto":
+        suffix = path.suffix.lower()
+        if suffix in JSONL_SUFFIXES:
+            fmt = "jsonl"
+        elif suffix == ".csv":
+            fmt = "csv"
+        else:
+            raise InputFileError(f"{path}: cannot tell the format from the name; use --format")
+    try:
+        return _read_jsonl(path) if fmt == "jsonl" else _read_csv(path)
+    except OSError as exc:
+        raise InputFileError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{path}: not UTF-8 text") from None
+
+
+def _read_jsonl(path: Path) -> list[Row]:
+    rows: list[Row] = []
+    with path.open(encoding="utf-8") as file:
+        for line_number, line in enumerate(file, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                # `from None`: the decoder's message would quote the line.
+                raise InputFileError(f"{path}:{line_number}: not valid JSON") from None
+            if not isinstance(record, dict) or not isinstance(record.get("narrative"), str):
+                raise InputFileError(
+                    f"{path}:{line_number}: expected an object with a string `narrative`"
+                )
+            rows.append(Row(len(rows), _id_of(record.get("id")), record["narrative"]))
+    return rows
+
+
+def _read_csv(path: Path) -> list[Row]:
+    # A narrative over csv's default 128 KiB field limit should fail as one row at the gateway
+    # (413), not abort the whole file.
+    csv.field_size_limit(max(csv.field_size_limit(), 16 * 1024 * 1024))
+    rows: list[Row] = []
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.DictReader(file)
+        if reader.fieldnames is None or "narrative" not in reader.fieldnames:
+            raise InputFileError(f"{path}: no `narrative` column in the header")
+        try:
+            for record in reader:
+                # A short row leaves `narrative` None: send it as empty so it fails as a row.
+                rows.append(Row(len(rows), _id_of(record.get("id")), record["narrative"] or ""))
+        except csv.Error:
+            raise InputFileError(f"{path}:{reader.line_num}: malformed CSV") from None
+    return rows
+
+
+def _id_of(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+# --- classify-file ---------------------------------------------------------------------
+
+
+def _ok(row: Row, result: dict[str, Any]) -> dict[str, Any]:
+    return {"index": row.index, "id": row.id, "status": "ok", "result": result}
+
+
+def _failed(row: Row, exc: TriageError) -> dict[str, Any]:
+    return {"index": row.index, "id": row.id, "status": "error", "error": _error_dict(exc)}
+
+
+def _error_dict(exc: TriageError) -> dict[str, Any]:
+    if isinstance(exc, TriageAPIError):
+        return exc.to_dict()
+    return {
+        "status": None,
+        "error_code": "CONNECTION_ERROR",
+        "message": str(exc),
+        "detail": None,
+        "field": None,
+        "request_id": None,
+    }
+
+
+async def _classify_one(
+    client: AsyncTriageClient, row: Row, include_chunks: bool, timeout_s: float | None
+) -> dict[str, Any]:
+    try:
+        result = await client.classify(
+            row.narrative, include_chunks=include_chunks, timeout_s=timeout_s
+        )
+    except TriageError as exc:
+        return _failed(row, exc)
+    return _ok(row, result)
+
+
+async def classify_rows(
+    client: AsyncTriageClient, rows: Sequence[Row], include_chunks: bool, timeout_s: float | None
+) -> list[dict[str, Any]]:
+    """One output record per row: one batch call, and when the gateway refuses the batch (one
+    bad row fails it all) one call per row so that only the bad rows are reported as errors.
+    When the gateway cannot be reached, or is down or overloaded, every row gets that error."""
+    if len(rows) == 1:
+        return [await _classify_one(client, rows[0], include_chunks, timeout_s)]
+    try:
+        # Ids stay on this side: the gateway caps their length and they are not needed there.
+        body = await client.classify_batch(
+            [row.narrative for row in rows], include_chunks=include_chunks, timeout_s=timeout_s
+        )
+    except TriageError as exc:
+        if not isinstance(exc, TriageAPIError) or exc.status in NO_FALLBACK_STATUSES:
+            return [_failed(row, exc) for row in rows]
+        return [await _classify_one(client, row, include_chunks, timeout_s) for row in rows]
+    return [_ok(row, item["result"]) for row, item in zip(rows, body["results"], strict=True)]
+
+
+async def classify_file(
+    client: AsyncTriageClient,
+    rows: Sequence[Row],
+    out: TextIO,
+    *,
+    batch_size: int,
+    concurrency: int,
+    include_chunks: bool = False,
+    timeout_s: float | None = None,
+    progress: bool = True,
+) -> int:
+    """Classifies `rows` in batches, at most `concurrency` requests at a time, and writes one
+    JSON line per row to `out` in input order. Returns the number of failed rows."""
+    limit = asyncio.Semaphore(concurrency)
+    bar = tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not progress)
+
+    async def run(batch: Sequence[Row]) -> list[dict[str, Any]]:
+        async with limit:
+            records = await classify_rows(client, batch, include_chunks, timeout_s)
+        bar.update(len(batch))
+        return records
+
+    batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    tasks = [asyncio.create_task(run(batch)) for batch in batches]
+    failed = 0
+    try:
+        # Awaited in order so the output follows the input even when batches finish out of order.
+        for task in tasks:
+            for record in await task:
+                if record["status"] != "ok":
+                    failed += 1
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        for task in tasks:
+            task.cancel()
+        bar.close()
+    return failed
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"api_key": args.api_key or None, "max_retries": args.retries}
+
+
+def _print_json(body: object, file: TextIO | None = None) -> None:
+    print(json.dumps(body, indent=2, ensure_ascii=False), file=file)
+
+
+def _print_error(exc: TriageError) -> None:
+    _print_json({"error": _error_dict(exc)}, sys.stderr)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    # "-" lets callers keep narratives out of shell history and process listings.
+    narrative = sys.stdin.read() if args.text == ["-"] else " ".join(args.text)
+    with TriageClient(args.url, **_client_options(args)) as client:
+        result = client.classify(narrative, include_chunks=args.chunks, timeout_s=args.timeout)
+    _print_json(result)
+    return EXIT_OK
+
+
+def cmd_classify_file(args: argparse.Namespace) -> int:
+    source, target = Path(args.input), Path(args.out)
+    if target.exists() and target.resolve() == source.resolve():
+        raise InputFileError(f"{target}: the output would overwrite the input")
+    rows = read_rows(source, args.format)
+    try:
+        out = target.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"{target}: {exc.strerror or exc}") from None
+
+    async def run() -> int:
+        async with AsyncTriageClient(args.url, **_client_options(args)) as client:
+            return await classify_file(
+                client,
+                rows,
+                out,
+                batch_size=args.batch_size,
+                concurrency=args.concurrency,
+                include_chunks=args.chunks,
+                timeout_s=args.timeout,
+                progress=not args.no_progress,
+            )
+
+    with out:
+        failed = asyncio.run(run())
+    print(
+        f"{len(rows)} rows: {len(rows) - failed} ok, {failed} failed -> {target}", file=sys.stderr
+    )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    with TriageClient(args.url, **_client_options(args)) as client:
+        _print_json(client.info())
+    return EXIT_OK
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    with TriageClient(args.url, **_client_options(args)) as client:
+        health = client.health()
+    _print_json(health)
+    return EXIT_OK if health.get("status") == "ok" else EXIT_FAILED
+
+
+# --- arguments --------------------------------------------------------------------------
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be > 0")
+    return value
+
+
+def _add_connection_options(parser: argparse.ArgumentParser, defaults: dict[str, Any]) -> None:
+    """The options every command takes. A name missing from `defaults` gets SUPPRESS: given
+    after the subcommand it overrides, absent it leaves the value from before the subcommand."""
+
+    def default(name: str) -> Any:
+        return defaults.get(name, argparse.SUPPRESS)
+
+    parser.add_argument("--url", default=default("url"), help="gateway base URL")
+    parser.add_argument("--api-key", default=default("api_key"), help="sent as a Bearer token")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=default("timeout"),
+        help="per-request deadline in seconds (X-Request-Timeout)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=_non_negative_int,
+        default=default("retries"),
+        help="retries after 429/503, honouring Retry-After",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helpline-triage", description="Classify helpline case narratives via the gateway."
+    )
+    # Environment read here, not at import, so each call sees the current values.
+    _add_connection_options(
+        parser,
+        {
+            "url": os.environ.get("TRIAGE_URL", DEFAULT_URL),
+            "api_key": os.environ.get("TRIAGE_API_KEY"),
+            "timeout": None,
+            "retries": 2,
+        },
+    )
+    connection = argparse.ArgumentParser(add_help=False)
+    _add_connection_options(connection, {})
+
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    classify = commands.add_parser(
+        "classify", parents=[connection], help="classify one narrative, print the JSON result"
+    )
+    # nargs="+": unquoted words are the narrative, not "unrecognized arguments" that argparse
+    # would echo to stderr.
+    classify.add_argument("text", nargs="+", help='the narrative; "-" reads it from stdin')
+    classify.add_argument("--chunks", action="store_true", help="include per-chunk predictions")
+    classify.set_defaults(handler=cmd_classify)
+
+    batch = commands.add_parser(
+        "classify-file",
+        parents=[connection],
+        help="classify every row of a JSONL or CSV file into a JSONL results file",
+    )
+    batch.add_argument("input", help="JSONL (`narrative`, optional `id`) or CSV with a header")
+    batch.add_argument("--out", required=True, help="results file, one JSON line per input row")
+    batch.add_argument("--format", choices=["auto", "jsonl", "csv"], default="auto")
+    batch.add_argument("--batch-size", type=_positive_int, default=16)
+    batch.add_argument("--concurrency", type=_positive_int, default=4)
+    batch.add_argument("--chunks", action="store_true", help="include per-chunk predictions")
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    batch.set_defaults(handler=cmd_classify_file)
+
+    info = commands.add_parser("info", parents=[connection], help="model, chunking and limits")
+    info.set_defaults(handler=cmd_info)
+    health = commands.add_parser(
+        "health", parents=[connection], help="model health; exit 1 when degraded"
+    )
+    health.set_defaults(handler=cmd_health)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the CLI; returns the exit code (argparse's own exits included)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return args.handler(args)
+    except InputFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TriageError as exc:
+        _print_error(exc)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
