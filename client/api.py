@@ -234,6 +234,7 @@ def create_app(
         ),
         lifespan=lifespan,
     )
+    metrics.narratives_in_flight.set_function(lambda: service.in_flight)
     app.state.service = service
     app.state.metrics = metrics
     app.state.settings = settings
@@ -252,6 +253,10 @@ def create_app(
         metrics.requests.labels(endpoint, str(response.status_code)).inc()
         metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
         response.headers[REQUEST_ID_HEADER] = request_id
+        if service.draining:
+            # Stop clients reusing this connection: at shutdown an idle keep-alive
+            # connection is closed, and a request racing onto it would see a reset.
+            response.headers["Connection"] = "close"
         if response.status_code >= 400:
             log.info(
                 "request_id=%s endpoint=%s status=%d", request_id, endpoint, response.status_code

@@ -50,6 +50,11 @@ class GatewayMetrics:
         self.in_flight = Gauge(
             "triage_requests_in_flight", "Requests being processed", registry=self.registry
         )
+        self.narratives_in_flight = Gauge(
+            "triage_narratives_in_flight",
+            "Narratives admitted and being classified (the backpressure limit counts these)",
+            registry=self.registry,
+        )
 
     def observe_classification(
         self,
