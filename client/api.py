@@ -246,6 +246,11 @@ def create_app(
         metrics.in_flight.inc()
         try:
             response = await call_next(request)
+        except Exception as exc:  # noqa: BLE001 - answered here so no traceback is logged
+            # Type only: a traceback or message could quote narrative text.
+            log.error("request_id=%s unexpected %s", request_id, type(exc).__name__)
+            metrics.errors.labels("INTERNAL_ERROR").inc()
+            response = error_response(500, "INTERNAL_ERROR", "unexpected error", request_id)
         finally:
             metrics.in_flight.dec()
         route = request.scope.get("route")
@@ -295,13 +300,6 @@ def create_app(
             _request_id(request),
             headers=getattr(exc, "headers", None),
         )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Type only: an exception message could quote input text.
-        log.error("request_id=%s unexpected %s", _request_id(request), type(exc).__name__)
-        metrics.errors.labels("INTERNAL_ERROR").inc()
-        return error_response(500, "INTERNAL_ERROR", "unexpected error", _request_id(request))
 
     def record(c: Classification) -> None:
         t = c.timings

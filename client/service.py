@@ -163,6 +163,11 @@ class ClassifierService:
     def check_narrative(self, narrative: str, field: str = "narrative") -> None:
         if not narrative.strip():
             raise InvalidInput("narrative is empty", field=field)
+        try:
+            narrative.encode("utf-8")
+        except UnicodeEncodeError:
+            # JSON can carry lone surrogates ("\ud800"); they are not text.
+            raise InvalidInput("narrative is not valid Unicode text", field=field) from None
         if len(narrative) > self.settings.max_narrative_chars:
             raise PayloadTooLarge(
                 f"narrative has {len(narrative)} characters; the limit is "

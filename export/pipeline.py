@@ -97,6 +97,11 @@ def export_checkpoint(
         training_info = checkpoint.folder / "training_info.json"
         if training_info.is_file():
             metadata["training"] = json.loads(training_info.read_text())
+            trained = metadata["training"].get("max_length")
+            if trained:
+                # The gateway chunks at this length: serve at the length the model was
+                # trained on, not merely the longest its position table allows.
+                metadata["max_length"] = min(int(trained), checkpoint.max_length)
         version_dir = write_version(
             repository, model_name, onnx_path, checkpoint.folder, metadata, version
         )
