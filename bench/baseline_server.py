@@ -1,0 +1,173 @@
+"""Today's serving path, reproduced only to be measured against (never deploy it).
+
+What the service this project replaces does (shared/reference/production-model.md), kept:
+FastAPI, PyTorch fp32 eager, one worker, each chunk run alone (batch size 1) and padded to
+the model length (512), the chunks of a narrative one after another, the model call blocking
+the event loop so one narrative is classified at a time.
+
+Same weights as our stack: the production-format checkpoint loaded by
+`export.model.load_checkpoint`. Same chunks: the project's tokenizer and chunker, so both
+sides run the same number of chunks per narrative. Same decoding: the project's aggregation
+rule, so answers can be compared across the two (its cost is well under a millisecond).
+
+Left out, so this baseline is faster than today's service and our speed-ups are
+understated: building a tokenizer per request, tokenizing twice, the quadratic chunker,
+emptying the GPU cache after every call.
+
+    python -m bench.baseline_server --checkpoint DIR --port 8124
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from client.aggregation import aggregate_logits, load_severity, load_sub_to_main
+from client.chunking import Chunk, chunk_tokens, default_overlap
+from client.tokenization import NarrativeTokenizer
+from export.layout import HEADS
+from export.model import load_checkpoint
+
+log = logging.getLogger("bench.baseline")
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    body = {
+        "error": {
+            "error_code": code,
+            "message": message,
+            "detail": None,
+            "field": "narrative",
+            "timestamp": now,
+        },
+        "status": "error",
+        "request_id": None,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+class BaselineModel:
+    """The checkpoint in PyTorch fp32, run one padded chunk at a time."""
+
+    def __init__(self, checkpoint_dir: Path) -> None:
+        checkpoint = load_checkpoint(checkpoint_dir)
+        self.model = checkpoint.model.eval()
+        self.labels = checkpoint.labels
+        self.max_length = checkpoint.max_length
+        self.overlap = default_overlap(self.max_length)
+        self.tokenizer = NarrativeTokenizer(checkpoint.folder)
+        self.sub_to_main = load_sub_to_main(checkpoint.folder)
+        self.severity = load_severity(checkpoint.folder)
+
+    def chunks(self, narrative: str) -> list[Chunk]:
+        tokens = self.tokenizer.encode(narrative)
+        return chunk_tokens(
+            tokens,
+            narrative,
+            self.max_length,
+            self.overlap,
+            self.tokenizer.cls_id,
+            self.tokenizer.sep_id,
+        )
+
+    def run_chunk(self, chunk: Chunk) -> list[np.ndarray]:
+        """One chunk, batch size 1, padded to max_length whatever its length."""
+        ids = torch.full((1, self.max_length), self.tokenizer.pad_id, dtype=torch.long)
+        mask = torch.zeros((1, self.max_length), dtype=torch.long)
+        ids[0, : chunk.length] = torch.from_numpy(chunk.input_ids)
+        mask[0, : chunk.length] = 1
+        with torch.inference_mode():
+            outputs = self.model(ids, mask)
+        return [o[0].numpy() for o in outputs]
+
+    def classify(self, narrative: str) -> dict:
+        started = time.perf_counter()
+        chunks = self.chunks(narrative)
+        per_chunk = [self.run_chunk(c) for c in chunks]  # one after another
+        logits = {h: np.stack([p[i] for p in per_chunk]) for i, h in enumerate(HEADS)}
+        result = aggregate_logits(
+            logits,
+            [c.token_count for c in chunks],
+            self.labels,
+            sub_to_main=self.sub_to_main,
+            severity=self.severity,
+        )
+        heads = result.heads
+        return {
+            "main_category": heads["main"].label,
+            "sub_category": heads["sub"].label,
+            "intervention": heads["intervention"].label,
+            "priority": heads["priority"].label,
+            "confidence_scores": {
+                "main_category": heads["main"].confidence,
+                "sub_category": heads["sub"].confidence,
+                "intervention": heads["intervention"].confidence,
+                "priority": heads["priority"].confidence,
+            },
+            "chunks_processed": len(chunks),
+            "processing_time": time.perf_counter() - started,
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+
+
+def create_app(checkpoint_dir: Path) -> FastAPI:
+    model = BaselineModel(checkpoint_dir)
+    app = FastAPI(title="baseline (today's serving path)")
+
+    @app.get("/livez")
+    async def livez() -> dict:
+        return {"status": "ok"}
+
+    @app.post("/classifier/classify")
+    async def classify(request: Request):
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "INVALID_JSON", "body is not valid JSON")
+        text = None
+        if isinstance(body, dict):
+            text = body.get("narrative") or body.get("text_transcript")
+        if not isinstance(text, str) or not text.strip():
+            return _error(400, "EMPTY_NARRATIVE", "narrative is empty")
+        # Deliberately blocking inside `async def`, as today's single worker does: one
+        # narrative at a time, its chunks one after another.
+        return model.classify(text)
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Today's serving path (benchmark baseline).")
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8124)
+    parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper())
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    log.info("torch %s, %d intra-op threads", torch.__version__, torch.get_num_threads())
+    uvicorn.run(
+        create_app(args.checkpoint),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        workers=1,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""`python -m bench.compare --quick` end to end: a tiny model exported twice, real Triton,
+two real gateways, the baseline server, closed-loop runs, report files with every field.
+
+No timing assertions: speed depends on the machine and on whatever else runs on it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.compare import REPORT_FIELDS, RUN_FIELDS
+from bench.report import SIDES
+from export.repository import PROJECT_ROOT
+
+pytestmark = pytest.mark.integration
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Fields that are legitimately empty for some sides (no gateway in the baseline).
+MAY_BE_NULL = {"gateway_cpu_share"}
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "report"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.compare", "--quick", "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return out
+
+
+def test_report_files_are_written(quick_report: Path) -> None:
+    for name in ("report.md", "report.json", "workload.jsonl"):
+        assert (quick_report / name).stat().st_size > 0, name
+    report = json.loads((quick_report / "report.json").read_text())
+    for name in report["plots"]:
+        assert (quick_report / name).read_bytes()[:8] == PNG_MAGIC, name
+
+
+def test_report_has_every_field(quick_report: Path) -> None:
+    report = json.loads((quick_report / "report.json").read_text())
+    missing = [f for f in REPORT_FIELDS if report.get(f) in (None, "", [], {})]
+    assert not missing
+
+    concurrencies = report["settings"]["concurrency"]
+    runs = {(r["side"], r["concurrency"]): r for r in report["runs"]}
+    assert set(runs) == {(side, c) for side in SIDES for c in concurrencies}
+    for key, run in runs.items():
+        absent = [f for f in RUN_FIELDS if f not in run]
+        assert not absent, (key, absent)
+        nulls = [f for f in RUN_FIELDS if run[f] is None and f not in MAY_BE_NULL]
+        assert not nulls, (key, nulls)
+        assert run["ok"] > 0, key
+        assert run["layout_mismatches"] == 0, key
+        if key[0] != "baseline":
+            assert run["gateway_cpu_share"] is not None, key
+            assert {"triton", f"gateway_{key[0]}"} <= set(run["cpu_s"]), key
+
+    for c in concurrencies:
+        ratio = report["ratios"][str(c)]
+        assert all(v is not None for v in ratio.values()), (c, ratio)
+    assert set(report["gateway_cpu_share_at_max_concurrency"]) == {"fp32", "int8"}
+    assert report["ceiling"]["numpy_fp32_matmul_gflops"] > 0
+    assert set(report["export"]) == {"fp32", "int8"}
+    assert all(v is not None for v in report["padding"].values())
+    # Agreement covers the whole workload, whatever the timed runs reached.
+    assert (
+        report["agreement"]["int8_vs_fp32_main"]["narratives"] == report["workload"]["narratives"]
+    )
+    assert report["agreement"]["int8_vs_fp32_main"]["rate"] is not None
+    assert len(report["targets"]) == 5
+    assert all(t["value"] is not None for t in report["targets"])
+    assert report["model"]["random_weights"] is True
+
+
+def test_markdown_report_has_every_section(quick_report: Path) -> None:
+    text = (quick_report / "report.md").read_text()
+    for heading in ("## Results", "### Ratios", "## Padding", "## Agreement", "## Targets"):
+        assert heading in text
+    assert "weights are random" in text
+
+
+def test_no_narrative_text_in_logs(quick_report: Path) -> None:
+    """Server logs of the run must hold lengths and hashes only, never narrative text."""
+    narratives = [
+        json.loads(line)["narrative"]
+        for line in (quick_report / "workload.jsonl").read_text().splitlines()
+    ]
+    # A long fragment from the middle of each narrative: specific enough not to occur by chance.
+    fragments = [n[len(n) // 2 : len(n) // 2 + 40] for n in narratives if len(n) > 80]
+    for log_file in (quick_report / "logs").glob("*.log"):
+        text = log_file.read_text(errors="replace")
+        assert not any(f in text for f in fragments), log_file.name
