@@ -74,19 +74,25 @@ def _cmd_serve_triton(args: argparse.Namespace) -> int:
     stopping = {"signal": None}
 
     def _forward(signum: int, _frame: object) -> None:
+        # Only forward: the main thread is inside Popen.wait(), which must not be re-entered
+        # from a signal handler (it would spin on its own lock). Triton drains, then exits.
         stopping["signal"] = signum
-        triton.stop()
+        if triton.process is not None and triton.process.poll() is None:
+            triton.process.send_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, _forward)
     signal.signal(signal.SIGINT, _forward)
     try:
         triton.wait_ready(args.ready_timeout)
     except Exception as exc:  # noqa: BLE001 - reported, then the child is stopped
-        print(f"tritonserver failed to start: {exc}", file=sys.stderr)
         triton.stop()
+        if stopping["signal"]:
+            return 0  # asked to stop while still starting
+        print(f"tritonserver failed to start: {exc}", file=sys.stderr)
         return 1
     print(f"triton ready: http={triton.http_url} grpc={triton.grpc_url}", flush=True)
     code = triton.process.wait() if triton.process else 1
+    triton.stop()  # closes the log handle; the process has already exited
     return 0 if stopping["signal"] else code
 
 

@@ -156,3 +156,45 @@ def test_model_metadata_exposes_the_four_heads(http) -> None:
     config = http.get_model_config(MODEL)
     assert config["dynamic_batching"]["default_queue_policy"]["max_queue_size"] > 0
     assert json.dumps(config)  # serialisable for overrides
+
+
+def test_serve_triton_command_stops_triton_on_sigterm(model_repository: Path, tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from conftest import free_port
+
+    http_port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "export.cli",
+            "serve-triton",
+            "--repository",
+            str(model_repository),
+            "--http-port",
+            str(http_port),
+            "--grpc-port",
+            str(free_port()),
+            "--metrics-port",
+            str(free_port()),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/health/ready") as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/health/live", timeout=2)
