@@ -399,6 +399,11 @@ def create_app(
     async def prometheus_metrics():
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Imported here: client.streaming_api imports this module.
+    from client.streaming_api import register_streaming_routes
+
+    register_streaming_routes(app, service, settings, metrics)
+
     # Added last = runs first: the body limit and request id come before authentication.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -2,6 +2,7 @@
 
     helpline-triage classify "narrative text" [--chunks]     ("-" reads the text from stdin)
     helpline-triage classify-file cases.jsonl --out results.jsonl [--batch-size 16]
+    helpline-triage stream call.txt --by word|sentence|line [--transport ws|http] [--delay S]
     helpline-triage info | health
 
 Narrative text is never printed or logged: only results and errors are, and those carry
@@ -17,7 +18,8 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,10 +28,12 @@ from tqdm import tqdm
 
 from client.sdk import (
     DEFAULT_URL,
+    SPLITS,
     AsyncTriageClient,
     TriageAPIError,
     TriageClient,
     TriageError,
+    split_transcript,
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -263,6 +267,99 @@ def cmd_classify_file(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+# --- stream -----------------------------------------------------------------------------
+
+
+def _labels(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "main_category": result["main_category"],
+        "sub_category": result["sub_category"],
+        "intervention": result["intervention"],
+        "priority": result["priority"],
+        "confidences": {k: round(v, 4) for k, v in result["confidence_scores"].items()},
+        "escalated": result["escalation"]["escalated"],
+        "needs_review": result["needs_review"],
+        "chunks": result["chunks_processed"],
+    }
+
+
+def stream_summary(event: dict[str, Any]) -> dict[str, Any]:
+    """One printable line per event: labels, confidences and counts; never text."""
+    kind = event["type"]
+    line: dict[str, Any] = {"event": kind}
+    if kind == "session":
+        line.update(session_id=event["session_id"], request_id=event["request_id"])
+    elif kind == "alert":
+        keys = ("seq", "chunk_index", "chunk_closed", "level", "confidence", "char_start")
+        line.update({key: event[key] for key in keys})
+        line["char_end"] = event["char_end"]
+    elif kind in ("update", "final"):
+        if "seq" in event:
+            line["seq"] = event["seq"]
+        line.update(_labels(event["result"]))
+        stats = event["stats"]
+        for key in ("segments", "tokens", "chunks_closed", "chunks_tail", "chunks_inferred"):
+            line[key] = stats[key]
+        if kind == "final":
+            line["chunks_reused"] = stats["chunks_reused"]
+    else:  # ack
+        line.update(seq=event["seq"], tokens=event["stats"]["tokens"])
+    return line
+
+
+def _paced(segments: Sequence[str], delay_s: float) -> Iterator[str]:
+    for i, segment in enumerate(segments):
+        if i and delay_s:
+            time.sleep(delay_s)
+        yield segment
+
+
+async def _paced_async(segments: Sequence[str], delay_s: float) -> AsyncIterator[str]:
+    for i, segment in enumerate(segments):
+        if i and delay_s:
+            await asyncio.sleep(delay_s)
+        yield segment
+
+
+def _read_transcript(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputFileError(f"{name}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputFileError(f"{name}: not UTF-8 text") from None
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    segments = split_transcript(_read_transcript(args.input), args.by)
+    if not segments:
+        raise InputFileError(f"{args.input}: the transcript is empty")
+
+    def emit(event: dict[str, Any]) -> None:
+        print(json.dumps(event if args.full else stream_summary(event), ensure_ascii=False))
+        sys.stdout.flush()  # updates are live: do not hold them in a pipe buffer
+
+    if args.transport == "http":
+        with TriageClient(args.url, **_client_options(args)) as client:
+            for event in client.stream(
+                _paced(segments, args.delay), include_chunks=args.chunks, acks=args.acks
+            ):
+                emit(event)
+        return EXIT_OK
+
+    async def run() -> None:
+        async with AsyncTriageClient(args.url, **_client_options(args)) as client:
+            async for event in client.stream(
+                _paced_async(segments, args.delay), include_chunks=args.chunks, acks=args.acks
+            ):
+                emit(event)
+
+    asyncio.run(run())
+    return EXIT_OK
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     with TriageClient(args.url, **_client_options(args)) as client:
         _print_json(client.info())
@@ -364,6 +461,27 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--chunks", action="store_true", help="include per-chunk predictions")
     batch.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     batch.set_defaults(handler=cmd_classify_file)
+
+    stream = commands.add_parser(
+        "stream",
+        parents=[connection],
+        help="stream a transcript file segment by segment, print updates as they come",
+    )
+    stream.add_argument("input", help='UTF-8 transcript file; "-" reads stdin')
+    stream.add_argument("--by", choices=SPLITS, default="sentence", help="segment size")
+    stream.add_argument(
+        "--transport",
+        choices=["ws", "http"],
+        default="ws",
+        help="WebSocket session, or the plain-HTTP session API",
+    )
+    stream.add_argument(
+        "--delay", type=float, default=0.0, help="seconds between segments (live pacing)"
+    )
+    stream.add_argument("--chunks", action="store_true", help="include per-chunk predictions")
+    stream.add_argument("--acks", action="store_true", help="also print segments without update")
+    stream.add_argument("--full", action="store_true", help="print whole events, not summaries")
+    stream.set_defaults(handler=cmd_stream)
 
     info = commands.add_parser("info", parents=[connection], help="model, chunking and limits")
     info.set_defaults(handler=cmd_info)

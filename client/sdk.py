@@ -8,13 +8,27 @@ Results are the gateway's JSON bodies as plain dicts (see `client/schemas.py`). 
 `TriageAPIError` (the gateway answered with an error) or `TriageConnectionError` (no answer).
 Retries are off by default; when enabled they cover only 429 and 503, which the gateway sends
 for overload and an unavailable model, and they honour Retry-After.
+
+Live calls: `stream(segments)` sends a transcript segment by segment and yields the gateway's
+events as they come (`session`, `alert`, `update`, `final`; `ack` too with ``acks=True``):
+
+    with TriageClient(url) as client:
+        for event in client.stream(split_transcript(text, by="sentence")):
+            print(event["type"])
+
+`TriageClient.stream` uses the plain-HTTP session API; `AsyncTriageClient.stream` holds one
+WebSocket (needs the `websockets` package). The transcript is the exact concatenation of the
+segments; `split_transcript` cuts a text into words, sentences or lines that keep their spaces.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -30,6 +44,29 @@ _DEADLINE_GRACE_S = 2.0
 _USER_AGENT = "helpline-triage-sdk/0.1"
 
 Narratives = Sequence[str] | Sequence[Mapping[str, Any]]
+SPLITS = ("word", "sentence", "line")
+# A word and the whitespace after it; a sentence up to its end mark (closing quotes or brackets
+# included) and the whitespace after it, or up to a line break, or to the end.
+_WORD = re.compile(r"\s*\S+\s*|\s+")
+_SENTENCE = re.compile(r"[^\n]*?(?:[.!?…]+[\"')\]’”»]*(?=\s|$)|\n|$)\s*")
+# Replies that end the exchange for one segment on the WebSocket.
+_SEGMENT_REPLIES = frozenset({"update", "ack", "error"})
+
+
+def split_transcript(text: str, by: str = "sentence") -> list[str]:
+    """Segments of `text` by word, sentence or line; they concatenate back to `text` exactly,
+    which is what the gateway classifies."""
+    if by == "word":
+        pieces = _WORD.findall(text)
+    elif by == "sentence":
+        pieces = [p for p in _SENTENCE.findall(text) if p]
+    elif by == "line":
+        pieces = text.splitlines(keepends=True)
+    else:
+        raise ValueError(f"by must be one of {SPLITS}, got {by!r}")
+    if "".join(pieces) != text:  # a guard on the patterns: never stream another text
+        raise AssertionError("segments do not concatenate to the transcript")
+    return pieces
 
 
 class TriageError(Exception):
@@ -171,6 +208,7 @@ class _ClientBase:
         headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
+        self._headers = headers
         self._http = self._make_http(headers)
 
     def _make_http(self, headers: dict[str, str]) -> Any:
@@ -209,6 +247,58 @@ class _ClientBase:
     @staticmethod
     def _batch_body(narratives: Narratives, include_chunks: bool) -> dict[str, Any]:
         return {"items": _batch_items(narratives), "include_chunks": include_chunks}
+
+    @staticmethod
+    def _segment_events(session_id: str, body: dict[str, Any], acks: bool) -> list[dict]:
+        """A segment's HTTP answer as the events the WebSocket would have sent."""
+        events = [body["alert"]] if body.get("alert") else []
+        if body.get("update"):
+            events.append(body["update"])
+        elif acks:
+            events.append(
+                {
+                    "type": "ack",
+                    "session_id": session_id,
+                    "seq": body["seq"],
+                    "stats": body["stats"],
+                }
+            )
+        return events
+
+    @staticmethod
+    def _final_events(final: dict[str, Any]) -> list[dict]:
+        alert = final.get("alert")
+        # An alert raised only by the final result (seq -1) has not been seen yet.
+        return ([alert] if alert and alert.get("seq") == -1 else []) + [final]
+
+
+def _error_from_event(event: Mapping[str, Any]) -> TriageAPIError:
+    error = event.get("error") or {}
+    return TriageAPIError(
+        int(event.get("http_status") or 0),
+        str(error.get("error_code") or "STREAM_ERROR"),
+        str(error.get("message") or ""),
+        detail=error.get("detail"),
+        field=error.get("field"),
+        request_id=event.get("request_id"),
+        retry_after=event.get("retry_after_s"),
+    )
+
+
+def _websocket_url(base_url: str, include_chunks: bool) -> str:
+    scheme, rest = base_url.split("://", 1)
+    ws_scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    query = "?include_chunks=true" if include_chunks else ""
+    return f"{ws_scheme}://{rest}/classifier/stream{query}"
+
+
+async def _as_async(segments: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
+    if isinstance(segments, AsyncIterable):
+        async for segment in segments:
+            yield segment
+    else:
+        for segment in segments:
+            yield segment
 
 
 class TriageClient(_ClientBase):
@@ -334,6 +424,49 @@ class TriageClient(_ClientBase):
             return False
         return response.status_code == 200
 
+    def stream(
+        self,
+        segments: Iterable[str],
+        *,
+        include_chunks: bool = False,
+        request_id: str | None = None,
+        acks: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Streams a live-call transcript over the HTTP session API, segment by segment
+        (POST /classifier/sessions, .../segments, .../close).
+
+        Yields events as they come: ``session`` first, then per segment an ``alert`` (the
+        session's single escalation alert, when raised) and an ``update`` when the classified
+        windows changed (an ``ack`` otherwise, with ``acks=True``), and ``final`` last: the
+        result of the whole transcript, equal to `classify` on it. Segments carry their own
+        spaces; `split_transcript` makes them. Stopping early, or an error, deletes the session.
+        """
+        created = _json_body(
+            self._send(
+                "POST",
+                "/classifier/sessions",
+                body={"include_chunks": include_chunks},
+                request_id=request_id,
+            )
+        )
+        session_id = created["session_id"]
+        path = f"/classifier/sessions/{session_id}"
+        finished = False
+        try:
+            yield created
+            for seq, text in enumerate(segments):
+                body = _json_body(
+                    self._send("POST", f"{path}/segments", body={"text": text, "seq": seq})
+                )
+                yield from self._segment_events(session_id, body, acks)
+            final = _json_body(self._send("POST", f"{path}/close"))
+            finished = True
+            yield from self._final_events(final)
+        finally:
+            if not finished:
+                with contextlib.suppress(TriageError):
+                    self._send("DELETE", path)
+
 
 class AsyncTriageClient(_ClientBase):
     """Asynchronous client with the same methods and options as `TriageClient`; use as an async
@@ -431,3 +564,69 @@ class AsyncTriageClient(_ClientBase):
         except httpx.TransportError:
             return False
         return response.status_code == 200
+
+    async def stream(
+        self,
+        segments: Iterable[str] | AsyncIterable[str],
+        *,
+        include_chunks: bool = False,
+        request_id: str | None = None,
+        acks: bool = False,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Streams a live-call transcript over one WebSocket (/classifier/stream); segments may
+        come from an async iterator (e.g. an ASR feed). Yields the same events as
+        `TriageClient.stream`; an error event raises `TriageAPIError` and ends the session.
+        """
+        try:
+            from websockets.asyncio.client import connect
+            from websockets.exceptions import InvalidStatus, WebSocketException
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise TriageError("streaming over WebSocket needs the `websockets` package") from exc
+        headers = {k: v for k, v in self._headers.items() if k != "Accept"}
+        if request_id is not None:
+            headers[REQUEST_ID_HEADER] = request_id
+        url = _websocket_url(self.base_url, include_chunks)
+        try:
+            socket = await connect(
+                url, additional_headers=headers, open_timeout=self.http_timeout_s, max_size=None
+            )
+        except InvalidStatus as exc:
+            refusal = exc.response
+            raise TriageAPIError.from_response(
+                httpx.Response(
+                    refusal.status_code,
+                    headers=list(refusal.headers.raw_items()),
+                    content=refusal.body or b"",
+                )
+            ) from None
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            raise TriageConnectionError(f"WebSocket {url}: {exc!r}") from exc
+
+        async def receive() -> dict[str, Any]:
+            try:
+                raw = await asyncio.wait_for(socket.recv(), self.http_timeout_s)
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                raise TriageConnectionError(f"WebSocket {url}: {exc!r}") from exc
+            event = json.loads(raw)
+            if event.get("type") == "error":
+                raise _error_from_event(event)
+            return event
+
+        async with socket:
+            yield await receive()
+            seq = 0
+            async for text in _as_async(segments):
+                await socket.send(json.dumps({"type": "segment", "text": text, "seq": seq}))
+                while True:
+                    event = await receive()
+                    if event["type"] != "ack" or acks:
+                        yield event
+                    if event["type"] in _SEGMENT_REPLIES:
+                        break
+                seq += 1
+            await socket.send(json.dumps({"type": "close"}))
+            while True:
+                event = await receive()
+                yield event
+                if event["type"] == "final":
+                    return

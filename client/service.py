@@ -9,10 +9,12 @@ Never logs narrative text: only lengths, a short hash and the request id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +155,9 @@ class ClassifierService:
             and self.bundle.version in self.endpoint.ready_versions
         )
 
+    def require_model(self) -> tuple[ModelBundle, ChunkingPlan]:
+        return self._require_model()
+
     def _require_model(self) -> tuple[ModelBundle, ChunkingPlan]:
         if self.bundle is None or self.plan is None:
             raise ModelUnavailable("the model is not loaded yet", detail=self.bundle_error)
@@ -189,16 +194,22 @@ class ClassifierService:
         if self.draining:
             raise ModelUnavailable("the gateway is shutting down", retry_after_s=1)
         bundle, plan = self._require_model()
-        if self.in_flight + len(narratives) > self.settings.max_in_flight:
+        with self.admitted(len(narratives)):
+            return await self._classify_admitted(narratives, request_id, deadline, bundle, plan)
+
+    @contextlib.contextmanager
+    def admitted(self, n: int) -> Iterator[None]:
+        """Counts `n` narratives (or streaming steps) in flight; a fast 429 beyond the limit."""
+        if self.in_flight + n > self.settings.max_in_flight:
             raise Overloaded(
                 f"{self.in_flight} narratives in flight (limit {self.settings.max_in_flight})",
                 retry_after_s=1,
             )
-        self.in_flight += len(narratives)
+        self.in_flight += n
         try:
-            return await self._classify_admitted(narratives, request_id, deadline, bundle, plan)
+            yield
         finally:
-            self.in_flight -= len(narratives)
+            self.in_flight -= n
 
     async def _classify_admitted(
         self,
@@ -235,14 +246,7 @@ class ClassifierService:
         tokenize_ms: float,
         started: float,
     ) -> Classification:
-        chunks = chunk_tokens(
-            tokens,
-            narrative,
-            plan.max_length,
-            plan.overlap,
-            bundle.tokenizer.cls_id,
-            bundle.tokenizer.sep_id,
-        )
+        chunks = self.chunk(bundle, plan, tokens, narrative)
         if not chunks:
             raise InvalidInput("narrative contains no text the model can read", field="narrative")
         timings = Timings(tokenize_ms=tokenize_ms)
@@ -250,18 +254,7 @@ class ClassifierService:
         logits, bucket = await self._infer_chunks(bundle, plan, chunks, request_id, deadline)
         timings.inference_ms = (time.perf_counter() - infer_started) * 1000
         agg_started = time.perf_counter()
-        result = aggregate_logits(
-            logits,
-            [c.token_count for c in chunks],
-            bundle.labels,
-            sub_to_main=bundle.sub_to_main,
-            severity=self.effective_severity(bundle),
-            config=AggregationConfig(
-                top_k=self.settings.top_k,
-                high_above=self.settings.band_high_above,
-                medium_from=self.settings.band_medium_from,
-            ),
-        )
+        result = self.aggregate(bundle, logits, chunks)
         timings.aggregate_ms = (time.perf_counter() - agg_started) * 1000
         timings.total_ms = (time.perf_counter() - started) * 1000
         log.info(
@@ -286,6 +279,48 @@ class ClassifierService:
             model_name=bundle.name,
             model_version=bundle.version,
         )
+
+    # Public steps of `_classify_tokens`, shared with live-call streaming (client/streaming.py)
+    # so that a streamed call ends with exactly the chunks and aggregation of POST /classify.
+
+    def chunk(
+        self, bundle: ModelBundle, plan: ChunkingPlan, tokens: TokenizedText, narrative: str
+    ) -> list[Chunk]:
+        return chunk_tokens(
+            tokens,
+            narrative,
+            plan.max_length,
+            plan.overlap,
+            bundle.tokenizer.cls_id,
+            bundle.tokenizer.sep_id,
+        )
+
+    def aggregate(
+        self, bundle: ModelBundle, logits: dict[str, np.ndarray], chunks: list[Chunk]
+    ) -> CaseResult:
+        return aggregate_logits(
+            logits,
+            [c.token_count for c in chunks],
+            bundle.labels,
+            sub_to_main=bundle.sub_to_main,
+            severity=self.effective_severity(bundle),
+            config=AggregationConfig(
+                top_k=self.settings.top_k,
+                high_above=self.settings.band_high_above,
+                medium_from=self.settings.band_medium_from,
+            ),
+        )
+
+    async def infer_chunks(
+        self,
+        bundle: ModelBundle,
+        plan: ChunkingPlan,
+        chunks: list[Chunk],
+        request_id: str,
+        deadline: float,
+    ) -> tuple[dict[str, np.ndarray], int]:
+        """Logits `{head: (len(chunks), n_labels)}` in chunk order, and the bucket used."""
+        return await self._infer_chunks(bundle, plan, chunks, request_id, deadline)
 
     def effective_severity(self, bundle: ModelBundle) -> Severity | None:
         if bundle.severity is None or self.settings.escalation_threshold < 0:

@@ -61,6 +61,22 @@ class GatewaySettings(BaseSettings):
     # or `X-API-Key: KEY`. Empty: no authentication.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Live-call streaming sessions (client/streaming.py). Each open session holds at most
+    # `stream_max_chars` of transcript in memory, so memory is bounded by the two caps.
+    stream_max_sessions: int = 200
+    stream_idle_timeout_s: float = 300.0
+    stream_max_chars: int = 50_000  # keep <= max_narrative_chars so the final can be classified
+    # Interim classification of the open tail (text past the last closed chunk): when it has
+    # at least `stream_tail_min_tokens` tokens and has grown by the factor 1 + growth since it
+    # was last classified (growth > 0 keeps the work bounded). 0 tokens: the tail is
+    # classified only on close.
+    stream_tail_min_tokens: int = 32
+    stream_tail_growth: float = 1.0
+    # Escalation alerts of streaming sessions are also POSTed here (no transcript text).
+    alert_webhook_url: str = ""
+    alert_webhook_timeout_s: float = 5.0
+    alert_webhook_retries: int = 3
+
     log_level: str = "INFO"
 
     @field_validator("triton_urls", mode="before")

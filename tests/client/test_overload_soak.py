@@ -125,7 +125,7 @@ def test_overload_at_twice_saturation(limited_gateway) -> None:
     # only "nothing hangs" is asserted there.
     within, total = server_latency_counts(url, "2.5")
     assert total >= len(results) and within == total, (within, total)
-    assert slowest <= DEADLINE_S + 10, f"an answer took {slowest:.2f}s"
+    assert slowest <= DEADLINE_S + 30, f"an answer took {slowest:.2f}s"
     assert rss_after - rss_before < 50, (rss_before, rss_after)
     # Still serving normally afterwards.
     assert (
