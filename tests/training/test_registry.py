@@ -1,0 +1,173 @@
+"""Model registry: keep only improvements, number versions safely, roll back, promote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from export.layout import HEADS, METADATA_FILE, OUTPUT_NAMES
+from export.tiny import make_tiny_checkpoint
+from training import corpus
+from training.cli import main as cli_main
+from training.finetune import TRAINING_INFO_FILE, TrainConfig
+from training.registry import Registry, RegistryError, train_next
+from training.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
+
+MODEL = "helpline_classifier"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_checkpoint(
+        tmp_path_factory.mktemp("tiny-demo-base"),
+        demo_labels(),
+        sub_to_main=dict(SUB_TO_MAIN),
+        severity_order=list(SEVERITY_ORDER),
+    )
+
+
+@pytest.fixture(scope="module")
+def records() -> dict[str, list[dict]]:
+    rows = corpus.generate(96, seed=1, length_profile="short")
+    # A few dirty rows: they must be reported per split, not break training.
+    rows[3] = {**rows[3], "priority": "N/A"}
+    rows[70] = {**rows[70], "sub_category": rows[70]["sub_category"].upper() + " "}
+    return {"train": rows[:64], "validation": rows[64:80], "test": rows[80:]}
+
+
+def _config(**overrides: object) -> TrainConfig:
+    settings = {"epochs": 1, "batch_size": 16, "max_length": 48, "learning_rate": 1e-3}
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path, records: dict) -> Registry:
+    """v1 trained from the tiny base; then an attempt that cannot beat it (threshold)."""
+    reg = Registry(tmp_path_factory.mktemp("registry"))
+    first = train_next(reg, records, _config(), initial_base=tiny_base, progress=_quiet)
+    assert first.accepted and first.entry["id"] == "v1"
+    return reg
+
+
+def test_first_version_is_kept_and_current(registry: Registry, records: dict) -> None:
+    v1 = registry.get("v1")
+    assert registry.current()["id"] == "v1"
+    assert v1["status"] == "accepted" and v1["parent_version"] is None
+    assert v1["metric"] == "avg_accuracy"
+    assert v1["value"] == pytest.approx(v1["test_metrics"]["avg_accuracy"])
+    assert set(v1["test_metrics"]) >= {f"{h}_accuracy" for h in HEADS}
+    assert len(v1["data_hash"]) == 64
+    assert v1["data"]["train"]["rejected_by_reason"] == {
+        "missing priority": {"count": 1, "first_rows": [4]}
+    }
+    assert v1["data"]["validation"]["fixed"] == {"sub_category: case/whitespace": 1}
+    folder = registry.path_of(v1)
+    info = json.loads((folder / TRAINING_INFO_FILE).read_text())
+    assert info["registry_version"] == "v1" and info["max_length"] == 48
+    on_disk = json.loads(registry.file.read_text())
+    assert on_disk["current"] == "v1"
+
+
+def test_not_better_is_recorded_but_not_kept(registry: Registry, records: dict) -> None:
+    outcome = train_next(registry, records, _config(), min_improvement=1.0, progress=_quiet)
+    assert not outcome.accepted
+    assert outcome.entry["status"] == "rejected"
+    assert outcome.entry["parent_version"] == "v1"
+    assert "does not beat v1" in outcome.entry["reason"]
+    assert outcome.entry["compared_with"]["version"] == "v1"
+    assert registry.current()["id"] == "v1"
+    assert [v["id"] for v in registry.list_versions()] == ["v1"]
+    assert registry.list_rejected()[-1]["value"] == outcome.entry["value"]
+    # The weights were not kept.
+    assert not (registry.root / "v2").exists()
+    assert not (registry.root / "_staging").exists()
+
+
+def test_better_version_warm_starts_from_current(registry: Registry, records: dict) -> None:
+    # A negative threshold accepts anything not much worse: the second version is kept.
+    outcome = train_next(registry, records, _config(seed=1), min_improvement=-1.0, progress=_quiet)
+    assert outcome.accepted and outcome.entry["id"] == "v2"
+    assert outcome.entry["parent_version"] == "v1"
+    assert outcome.entry["base"].endswith("v1")
+    assert registry.current()["id"] == "v2"
+
+
+def test_version_ids_come_from_the_highest_not_a_count(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    assert reg.next_version_id() == "v1"
+    (tmp_path / "v7").mkdir()  # e.g. a folder left by an interrupted run
+    (tmp_path / "notes").mkdir()
+    assert reg.next_version_id() == "v8"
+    reg._save({"current": None, "versions": [{"id": "v12"}], "rejected": [], "events": []})
+    assert reg.next_version_id() == "v13"
+
+
+def test_rollback_changes_current(registry: Registry) -> None:
+    current = registry.current()["id"]
+    older = "v1" if current != "v1" else None
+    if older is None:
+        pytest.skip("needs a second version")
+    registry.rollback(older)
+    assert registry.current()["id"] == older
+    assert registry.load()["events"][-1] == {
+        **registry.load()["events"][-1],
+        "action": "rollback",
+        "from": current,
+        "to": older,
+    }
+    assert [v["id"] for v in registry.list_versions() if v["current"]] == [older]
+    with pytest.raises(RegistryError):
+        registry.rollback("v99")
+    registry.rollback(current)
+
+
+def test_cli_versions_and_rollback(registry: Registry, capsys: pytest.CaptureFixture) -> None:
+    assert cli_main(["versions", "--registry", str(registry.root)]) == 0
+    listing = capsys.readouterr().out
+    assert "v1" in listing and "rejected attempt" in listing
+    assert cli_main(["rollback", "v1", "--registry", str(registry.root)]) == 0
+    assert registry.current()["id"] == "v1"
+    assert cli_main(["rollback", "v42", "--registry", str(registry.root)]) == 2
+
+
+@pytest.mark.integration
+def test_promote_writes_a_triton_version_that_serves(registry: Registry, tmp_path: Path) -> None:
+    from conftest import start_triton
+    from tritonclient import http as httpclient
+
+    repository = tmp_path / "model_repository"
+    promotion = registry.promote("v1", repository, "fp32")
+    assert promotion["triton_version"] == 1
+    version_dir = repository / MODEL / "1"
+    assert Path(promotion["version_dir"]) == version_dir
+    for name in ("model.onnx", "model.py", "sub_categories.json", "sub_to_main.json"):
+        assert (version_dir / name).is_file(), name
+    metadata = json.loads((version_dir / METADATA_FILE).read_text())
+    assert metadata["training"]["registry_version"] == "v1"
+    assert metadata["training"]["max_length"] == 48
+    assert metadata["parity"]["passed"] is True
+    assert registry.get("v1")["triton_version"] == 1
+
+    triton = start_triton(repository, tmp_path / "triton.log")
+    try:
+        client = httpclient.InferenceServerClient(url=triton.http_url)
+        ids = np.array([[101, 2023, 2003, 1037, 3231, 102]], dtype=np.int64)
+        inputs = []
+        for name, value in (("input_ids", ids), ("attention_mask", np.ones_like(ids))):
+            tensor = httpclient.InferInput(name, list(value.shape), "INT64")
+            tensor.set_data_from_numpy(value)
+            inputs.append(tensor)
+        result = client.infer(MODEL, inputs, model_version="1")
+        sizes = demo_labels().sizes()
+        for head in HEADS:
+            assert result.as_numpy(OUTPUT_NAMES[head]).shape == (1, sizes[head])
+    finally:
+        triton.stop()

@@ -1,0 +1,1 @@
+"""Demo-model training: the cleaned label taxonomy and a synthetic helpline corpus."""

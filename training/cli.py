@@ -1,0 +1,219 @@
+"""`python -m training.cli`: train into the registry, list / roll back / promote versions,
+build the demo model. (The corpus has its own CLI: `python -m training.corpus`.)"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from training.data import read_records, split_records
+from training.finetune import METRICS, TrainConfig
+from training.registry import DEFAULT_ROOT, Registry, RegistryError, train_next
+
+
+def _heads(value: str) -> tuple[str, ...]:
+    return tuple(h.strip() for h in value.split(",") if h.strip())
+
+
+def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("data (JSON list, JSONL or CSV)")
+    data.add_argument("--train", type=Path, help="training rows")
+    data.add_argument("--validation", type=Path, help="validation rows (early stopping)")
+    data.add_argument("--test", type=Path, help="held-out test rows (version decision)")
+    data.add_argument("--data", type=Path, nargs="+", help="file(s) to split instead")
+    data.add_argument("--split-seed", type=int, default=13)
+    data.add_argument("--val-fraction", type=float, default=0.1)
+    data.add_argument("--test-fraction", type=float, default=0.1)
+
+    d = TrainConfig()
+    hp = parser.add_argument_group("hyper-parameters")
+    hp.add_argument("--epochs", type=int, default=d.epochs)
+    hp.add_argument(
+        "--lr", "--learning-rate", dest="learning_rate", type=float, default=d.learning_rate
+    )
+    hp.add_argument(
+        "--head-lr",
+        dest="head_learning_rate",
+        type=float,
+        default=None,
+        help="learning rate of the randomly initialised heads (default: --lr)",
+    )
+    hp.add_argument("--batch-size", type=int, default=d.batch_size)
+    hp.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
+    hp.add_argument("--max-length", type=int, default=d.max_length)
+    hp.add_argument("--seed", type=int, default=d.seed)
+    hp.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio)
+    hp.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    hp.add_argument("--max-grad-norm", type=float, default=d.max_grad_norm)
+    hp.add_argument("--patience", type=int, default=d.patience)
+    hp.add_argument(
+        "--class-weighted",
+        type=_heads,
+        default=(),
+        metavar="HEADS",
+        help="comma-separated heads (main,sub,intervention,priority) or 'all'",
+    )
+    hp.add_argument("--freeze-layers", type=int, default=d.freeze_layers)
+    hp.add_argument("--freeze-embeddings", action="store_true")
+    hp.add_argument(
+        "--no-restrict-sub",
+        dest="restrict_sub_to_main",
+        action="store_false",
+        help="do not restrict sub-category predictions to the predicted main",
+    )
+    hp.add_argument(
+        "--eval-every",
+        dest="eval_every_steps",
+        type=int,
+        default=None,
+        help="validate every N steps (default: every epoch)",
+    )
+    hp.add_argument("--max-steps", type=int, default=None)
+    hp.add_argument(
+        "--time-budget",
+        dest="time_budget_s",
+        type=float,
+        default=None,
+        help="seconds for training + validation",
+    )
+    hp.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    hp.add_argument("--log-every", dest="log_every_steps", type=int, default=d.log_every_steps)
+
+    decision = parser.add_argument_group("version decision")
+    decision.add_argument("--metric", choices=METRICS, default="avg_accuracy")
+    decision.add_argument(
+        "--min-improvement",
+        type=float,
+        default=0.0,
+        help="required gain over the current version's test metric",
+    )
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    fields = TrainConfig.__dataclass_fields__
+    values = {name: getattr(args, name) for name in fields if hasattr(args, name)}
+    values["class_weighted_heads"] = args.class_weighted
+    values["selection_metric"] = args.metric
+    return TrainConfig(**values)
+
+
+def _records(args: argparse.Namespace) -> dict[str, list[dict]]:
+    if args.data:
+        if args.train or args.validation or args.test:
+            raise SystemExit("give either --data or --train/--validation/--test")
+        rows = [row for path in args.data for row in read_records(path)]
+        return split_records(rows, args.split_seed, (args.val_fraction, args.test_fraction))
+    if not (args.train and args.validation and args.test):
+        raise SystemExit("give --train, --validation and --test, or --data to split")
+    return {
+        "train": read_records(args.train),
+        "validation": read_records(args.validation),
+        "test": read_records(args.test),
+    }
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    outcome = train_next(
+        Registry(args.registry),
+        _records(args),
+        _config(args),
+        metric=args.metric,
+        min_improvement=args.min_improvement,
+    )
+    print(json.dumps({"accepted": outcome.accepted, **outcome.entry}, indent=1, default=str))
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    registry = Registry(args.registry)
+    versions = registry.list_versions()
+    if args.json:
+        print(json.dumps({"versions": versions, "rejected": registry.list_rejected()}, indent=1))
+        return 0
+    if not versions:
+        print(f"no versions in {registry.root}")
+    for v in versions:
+        triton = f" triton v{v['triton_version']}" if v.get("triton_version") else ""
+        print(
+            f"{'*' if v['current'] else ' '} {v['id']:<5} {v['metric']} {v['value']:.4f} "
+            f"parent {v.get('parent_version') or '-':<5} data {v['data_hash'][:12]} "
+            f"{v['created_at']}{triton}"
+        )
+    rejected = registry.list_rejected()
+    if rejected:
+        print(f"{len(rejected)} rejected attempt(s); last: {rejected[-1]['reason']}")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    entry = Registry(args.registry).rollback(args.version)
+    print(f"current version is now {entry['id']}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    promotion = Registry(args.registry).promote(
+        args.version, args.repository, args.precision, model_name=args.model_name
+    )
+    print(json.dumps(promotion, indent=1))
+    return 0
+
+
+def cmd_build_demo(args: argparse.Namespace) -> int:
+    from training.demo_model import build_demo_checkpoint
+
+    build_demo_checkpoint(args.out, args.budget_s)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from training.demo_model import DEFAULT_BUDGET_S
+
+    parser = argparse.ArgumentParser(prog="python -m training.cli", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_registry(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--registry", type=Path, default=DEFAULT_ROOT)
+        return p
+
+    train = with_registry(sub.add_parser("train", help="train the next version"))
+    _add_train_arguments(train)
+    train.set_defaults(func=cmd_train)
+
+    versions = with_registry(sub.add_parser("versions", help="list versions"))
+    versions.add_argument("--json", action="store_true")
+    versions.set_defaults(func=cmd_versions)
+
+    rollback = with_registry(sub.add_parser("rollback", help="make an older version current"))
+    rollback.add_argument("version")
+    rollback.set_defaults(func=cmd_rollback)
+
+    promote = with_registry(sub.add_parser("promote", help="export a version to Triton"))
+    promote.add_argument("version")
+    promote.add_argument(
+        "--precision", choices=("fp32", "fp32-opt", "int8", "fp16"), default="fp32"
+    )
+    promote.add_argument("--repository", type=Path, default=Path("model_repository"))
+    promote.add_argument("--model-name", default=None)
+    promote.set_defaults(func=cmd_promote)
+
+    demo = sub.add_parser("build-demo", help="build the demo checkpoint")
+    demo.add_argument("--out", type=Path, required=True)
+    demo.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S)
+    demo.set_defaults(func=cmd_build_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (RegistryError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The demo model: synthetic corpus -> converted MiniLM -> fine-tuned within a CPU budget.
+
+`make serve` runs this once on a fresh machine, so the whole first run (install, this, ONNX
+export, Triton start) has to fit in about 15 minutes on 2 cores: training gets ~7 minutes.
+The settings below were chosen by measurement on such a machine (see DEMO_SETTINGS).
+
+The corpus uses the "short" length profile: its narratives fit in one 256-token window, so
+the decisive content is never truncated away during training (long production-profile texts
+would be truncated to their start and carry labels their visible part does not support).
+Served narratives of any length are chunked to the trained max_length by the gateway.
+
+A hand-written evaluation set (data/handwritten_eval.jsonl), when present, is only ever
+evaluated, never trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from export.layout import HEADS
+from training import corpus
+from training.data import LabelVocabulary, clean_records, data_hash, load_dataset
+from training.finetune import (
+    TRAINING_INFO_FILE,
+    Progress,
+    TextEncoder,
+    TrainConfig,
+    evaluate,
+    finetune,
+)
+
+DEMO_SEED = 13
+DEMO_ROWS = 6000
+DEMO_LENGTH_PROFILE = "short"
+DEFAULT_BUDGET_S = 420.0
+HANDWRITTEN_EVAL = Path(__file__).resolve().parents[1] / "data" / "handwritten_eval.jsonl"
+
+# Chosen from step timings and validation runs on the 2-core machine (see the module
+# docstring of this file and the report in issue 4): the budget, not the epoch count,
+# limits training; the schedule is fitted to the steps that fit.
+DEMO_SETTINGS = {
+    "epochs": 3,
+    "learning_rate": 1e-4,
+    "batch_size": 16,
+    "max_length": 256,
+    "freeze_layers": 0,
+    "warmup_ratio": 0.06,
+    "eval_every_steps": 150,
+    "patience": 3,
+    "log_every_steps": 25,
+}
+
+
+def cpu_has_fast_bf16() -> bool:
+    """bfloat16 matmuls are fast with AVX512-BF16 or AMX; elsewhere autocast slows CPU down."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def demo_config(budget_s: float, **overrides: object) -> TrainConfig:
+    import torch
+
+    bf16 = not torch.cuda.is_available() and cpu_has_fast_bf16()
+    settings = {**DEMO_SETTINGS, "time_budget_s": budget_s, "bf16": bf16, "seed": DEMO_SEED}
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def evaluate_handwritten(folder: Path, max_length: int, path: Path = HANDWRITTEN_EVAL) -> dict:
+    """Metrics of a trained checkpoint on the hand-written set (never used for training)."""
+    from export.model import load_checkpoint
+
+    checkpoint = load_checkpoint(folder)
+    vocab = LabelVocabulary.from_checkpoint(folder)
+    dataset = load_dataset(path, vocab)
+    metrics = evaluate(
+        checkpoint.model,
+        dataset.examples,
+        checkpoint.labels,
+        TextEncoder(folder),
+        max_length,
+        sub_to_main=vocab.sub_to_main,
+    )
+    metrics["cleaning"] = dataset.report.to_dict()
+    return metrics
+
+
+def build_demo_checkpoint(
+    out_dir: Path | str,
+    budget_s: float = DEFAULT_BUDGET_S,
+    *,
+    n_rows: int = DEMO_ROWS,
+    seed: int = DEMO_SEED,
+    progress: Progress = print,
+    **overrides: object,
+) -> Path:
+    """Build the demo checkpoint into out_dir (replaced if present) and return it.
+
+    `budget_s` bounds training + validation; corpus generation, conversion and the final
+    test evaluation come on top (a few seconds each).
+    """
+    started = time.monotonic()
+    out_dir = Path(out_dir)
+    # Built beside the target and renamed at the end: an interrupted build never leaves a
+    # folder that looks like a finished checkpoint.
+    partial = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+
+    progress(f"demo model: generating {n_rows} narratives (seed {seed}, {DEMO_LENGTH_PROFILE})")
+    parts = corpus.split(corpus.generate(n_rows, seed, DEMO_LENGTH_PROFILE), seed)
+    vocab = LabelVocabulary.demo()
+    datasets = {name: clean_records(rows, vocab, name) for name, rows in parts.items()}
+    for dataset in datasets.values():
+        if dataset.report.n_rejected:
+            progress(dataset.report.summary())
+    splits = {name: ds.examples for name, ds in datasets.items()}
+    config = demo_config(budget_s, **overrides)
+    limit = f"within {config.time_budget_s:.0f}s" if config.time_budget_s else "without a budget"
+    progress(f"demo model: training {limit} (bf16 autocast: {config.bf16})")
+    result = finetune(
+        splits,
+        config,
+        partial,
+        data_hash=data_hash(splits),
+        extra_info={
+            "corpus": {"n": n_rows, "seed": seed, "length_profile": DEMO_LENGTH_PROFILE},
+            "demo_model": True,
+        },
+        progress=progress,
+    )
+    if HANDWRITTEN_EVAL.is_file():
+        metrics = evaluate_handwritten(partial, config.max_length)
+        progress(
+            "hand-written set (evaluation only): "
+            + ", ".join(f"{h} {metrics[f'{h}_accuracy']:.3f}" for h in HEADS)
+            + f" (n={metrics['n']})"
+        )
+        info_path = partial / TRAINING_INFO_FILE
+        info = json.loads(info_path.read_text())
+        info["handwritten_eval"] = metrics
+        info_path.write_text(json.dumps(info, indent=1))
+    shutil.rmtree(out_dir, ignore_errors=True)
+    partial.rename(out_dir)
+    seconds = time.monotonic() - started
+    test = result.info["test"]
+    progress(
+        f"demo model written to {out_dir} in {seconds:.0f}s; test "
+        + ", ".join(f"{h} {test[f'{h}_accuracy']:.3f}" for h in HEADS)
+    )
+    return out_dir
