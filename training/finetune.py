@@ -537,7 +537,9 @@ def train(
                 if validate(epoch_float):
                     stop_reason, done = f"early stopping (patience {config.patience})", True
             if not done and step >= total_steps:
-                if step < steps_per_epoch * config.epochs:
+                if total_steps < planned_steps:
+                    stop_reason = f"time budget ({total_steps} steps fitted)"
+                elif step < steps_per_epoch * config.epochs:
                     stop_reason = "step limit"
                 done = True
             if (
