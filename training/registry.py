@@ -348,7 +348,41 @@ def train_next(
         record = registry.record_rejected(entry)
         progress(f"rejected (attempt {record['attempt']}); weights not kept")
     _remove_empty(registry.root / "_staging")
+    _track(entry, record, accepted, result.info)
     return TrainOutcome(accepted, record, result, datasets)
+
+
+def _track(entry: dict, record: dict, accepted: bool, info: dict) -> None:
+    """MLflow, when MLFLOW_TRACKING_URI is set (off otherwise): parameters, validation
+    metrics per evaluation, test metrics and which version the run became."""
+    from training.tracking import Tracker
+
+    tracker = Tracker.from_env()
+    if not tracker.enabled:
+        return
+    with tracker:
+        tracker.start_run(
+            str(record.get("id") or f"rejected-{record.get('attempt')}"),
+            params={
+                **entry["hyperparameters"],
+                "metric": entry["metric"],
+                "data_hash": entry["data_hash"],
+                "parent_version": entry["parent_version"],
+            },
+        )
+        for point in info.get("epochs", []):
+            metrics = {f"validation.{k}": v for k, v in (point.get("validation") or {}).items()}
+            if point.get("train_loss") is not None:
+                metrics["train_loss"] = point["train_loss"]
+            tracker.log_metrics(metrics, step=int(point.get("step", 0)))
+        tracker.log_metrics({f"test.{k}": v for k, v in entry["test_metrics"].items()})
+        tracker.set_tags(
+            {
+                "registered_version": record["id"] if accepted else "rejected",
+                "accepted": accepted,
+                "reason": entry["reason"],
+            }
+        )
 
 
 def _remove_empty(folder: Path) -> None:

@@ -169,5 +169,32 @@ def test_promote_writes_a_triton_version_that_serves(registry: Registry, tmp_pat
         sizes = demo_labels().sizes()
         for head in HEADS:
             assert result.as_numpy(OUTPUT_NAMES[head]).shape == (1, sizes[head])
+        # An open keep-alive connection would hold Triton's graceful shutdown for its timeout.
+        client.close()
     finally:
         triton.stop()
+
+
+def test_mlflow_records_params_metrics_and_version(
+    tmp_path: Path, tiny_base: Path, records: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"file://{tmp_path / 'mlruns'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    reg = Registry(tmp_path / "registry")
+    outcome = train_next(reg, records, _config(), initial_base=tiny_base, progress=_quiet)
+    assert outcome.accepted
+    client = MlflowClient(tracking_uri=uri)
+    runs = [
+        run
+        for exp in client.search_experiments()
+        for run in client.search_runs([exp.experiment_id])
+    ]
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.data.tags["registered_version"] == outcome.entry["id"]
+    assert "learning_rate" in run.data.params
+    assert any(key.startswith("test.") for key in run.data.metrics)
+    history = client.get_metric_history(run.info.run_id, "validation.avg_accuracy")
+    assert len(history) >= 1
