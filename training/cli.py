@@ -84,6 +84,12 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     decision = parser.add_argument_group("version decision")
     decision.add_argument("--metric", choices=METRICS, default="avg_accuracy")
     decision.add_argument(
+        "--initial-base",
+        type=Path,
+        default=None,
+        help="checkpoint to start from while the registry is empty (default: converted MiniLM)",
+    )
+    decision.add_argument(
         "--min-improvement",
         type=float,
         default=0.0,
@@ -121,6 +127,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         _config(args),
         metric=args.metric,
         min_improvement=args.min_improvement,
+        initial_base=args.initial_base,
     )
     print(json.dumps({"accepted": outcome.accepted, **outcome.entry}, indent=1, default=str))
     return 0

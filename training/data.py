@@ -38,6 +38,8 @@ MISSING_VALUES = frozenset({"", "n/a", "na", "none", "null", "nan", "-", "?"})
 # as composite when every part is itself a known label.
 COMPOSITE_SPLIT = re.compile(r"\s*(?:,|;|\||/|&|\+|\band\b)\s*", re.IGNORECASE)
 FIRST_ROWS_KEPT = 5
+# Set by split_records: the row's 1-based position in the file it was split from.
+ROW_KEY = "_row"
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,8 @@ def read_records(path: Path) -> list[dict]:
 def clean_records(records: Sequence[dict], vocab: LabelVocabulary, source: str = "") -> Dataset:
     report = CleaningReport(source)
     examples = []
-    for row, record in enumerate(records, 1):
+    for position, record in enumerate(records, 1):
+        row = int(record.get(ROW_KEY, position))
         report.n_read += 1
         example = clean_record(record, row, vocab, report)
         if example is not None:
@@ -332,4 +335,8 @@ def split_records(
         assigned["validation"] += indices[:n_val]
         assigned["test"] += indices[n_val : n_val + n_test]
         assigned["train"] += indices[n_val + n_test :]
-    return {name: [records[i] for i in sorted(idx)] for name, idx in assigned.items()}
+    # Each row keeps its position in the input ("_row"), so rejections point at file rows.
+    return {
+        name: [{**records[i], ROW_KEY: i + 1} for i in sorted(idx)]
+        for name, idx in assigned.items()
+    }

@@ -199,4 +199,9 @@ def test_split_records_is_seeded_and_disjoint() -> None:
     texts = [{r["narrative"] + r["sub_category"] for r in p} for p in parts.values()]
     assert sum(len(t) for t in texts) == len(set().union(*texts)) == 60
     assert split_records(records, seed=4) == parts
+    # Rows remember their file position, and cleaning reports it.
+    rows = [r["_row"] for p in parts.values() for r in p]
+    assert sorted(rows) == list(range(1, 61))
+    ds = clean_records(parts["test"], LabelVocabulary.demo())
+    assert [e.row for e in ds.examples] == [r["_row"] for r in parts["test"]]
     assert split_records(records, seed=5) != parts
