@@ -66,7 +66,7 @@ def random_batches(max_length: int, vocab_size: int, seed: int = 0):
             yield ids, mask
 
 
-def text_batches(checkpoint: Checkpoint, texts: list[str], batch_size: int = 8):
+def text_batches(checkpoint: Checkpoint, texts: list[str], max_length: int, batch_size: int = 8):
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(checkpoint.folder))
@@ -74,7 +74,7 @@ def text_batches(checkpoint: Checkpoint, texts: list[str], batch_size: int = 8):
         enc = tokenizer(
             texts[start : start + batch_size],
             truncation=True,
-            max_length=checkpoint.max_length,
+            max_length=max_length,
             padding=True,
             return_tensors="np",
         )
@@ -119,7 +119,10 @@ def check_parity(
     *,
     min_main_agreement: float = DEFAULT_MIN_AGREEMENT,
     providers: list[str] | None = None,
+    text_max_length: int | None = None,
 ) -> ParityReport:
+    """`text_max_length`: the length real text is cut to, i.e. the chunk length the gateway
+    will serve (the trained length); random batches always go up to the model's maximum."""
     runner = OrtRunner(onnx_path, providers)
     report = ParityReport(precision=precision, execution_provider=runner.provider)
     exact = precision in ("fp32", "fp32-opt")
@@ -132,7 +135,7 @@ def check_parity(
         )
 
     agree = {head: 0 for head in HEADS}
-    for ids, mask in text_batches(checkpoint, texts):
+    for ids, mask in text_batches(checkpoint, texts, text_max_length or checkpoint.max_length):
         ref, got = torch_logits(checkpoint, ids, mask), runner(ids, mask)
         _update_max(report.max_abs_diff_text, ref, got)
         for head in HEADS:

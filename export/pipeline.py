@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from export.layout import OUTPUT_NAMES
-from export.model import folder_hash, load_checkpoint
+from export.model import Checkpoint, folder_hash, load_checkpoint
 from export.onnx_export import OPSET, export_onnx
 from export.parity import DEFAULT_MIN_AGREEMENT, ParityReport, check_parity
 from export.repository import write_version
@@ -39,6 +39,14 @@ def load_texts(path: Path | None) -> list[str]:
         rows = json.loads(raw)
     texts = [row["narrative"] if isinstance(row, dict) else str(row) for row in rows]
     return [t for t in texts if t.strip()]
+
+
+def served_max_length(checkpoint: Checkpoint) -> int:
+    """The gateway chunks at this length: the length the model was trained on (from
+    training_info.json) when known, not merely the longest its position table allows."""
+    info = checkpoint.folder / "training_info.json"
+    trained = json.loads(info.read_text()).get("max_length") if info.is_file() else None
+    return min(int(trained), checkpoint.max_length) if trained else checkpoint.max_length
 
 
 def _versions_of_tools() -> dict[str, str]:
@@ -75,7 +83,12 @@ def export_checkpoint(
         onnx_path, _ = export_onnx(checkpoint, precision, Path(work))
         log.info("exported %s graph; checking parity on %d texts", precision, len(texts))
         parity = check_parity(
-            checkpoint, onnx_path, precision, texts, min_main_agreement=min_main_agreement
+            checkpoint,
+            onnx_path,
+            precision,
+            texts,
+            min_main_agreement=min_main_agreement,
+            text_max_length=served_max_length(checkpoint),
         )
         metadata = {
             "model_name": model_name,
@@ -97,11 +110,7 @@ def export_checkpoint(
         training_info = checkpoint.folder / "training_info.json"
         if training_info.is_file():
             metadata["training"] = json.loads(training_info.read_text())
-            trained = metadata["training"].get("max_length")
-            if trained:
-                # The gateway chunks at this length: serve at the length the model was
-                # trained on, not merely the longest its position table allows.
-                metadata["max_length"] = min(int(trained), checkpoint.max_length)
+        metadata["max_length"] = served_max_length(checkpoint)
         version_dir = write_version(
             repository, model_name, onnx_path, checkpoint.folder, metadata, version
         )
