@@ -78,6 +78,7 @@ class BaselineModel:
             self.overlap,
             self.tokenizer.cls_id,
             self.tokenizer.sep_id,
+            balanced=False,  # today's chunker fills each chunk
         )
 
     def run_chunk(self, chunk: Chunk) -> list[np.ndarray]:

@@ -62,13 +62,14 @@ class ChunkPlan:
     max_length: int = 512
     overlap: int = -1  # < 0: the gateway's default for max_length
     buckets: tuple[int, ...] = DEFAULT_BUCKETS
+    balanced: bool = True  # the gateway's default chunking (TRIAGE_CHUNKING=balanced)
 
     def resolved(self) -> ChunkPlan:
         overlap = self.overlap if self.overlap >= 0 else default_overlap(self.max_length)
         buckets = check_buckets(self.buckets, self.max_length)
         # As the gateway does: no bucket longer than the model length.
         buckets = tuple(sorted({min(b, self.max_length) for b in buckets}))
-        return ChunkPlan(self.max_length, overlap, buckets)
+        return ChunkPlan(self.max_length, overlap, buckets, self.balanced)
 
 
 # --- narratives -----------------------------------------------------------------------------
@@ -123,7 +124,13 @@ def layout(
     result = []
     for text, tokens in zip(texts, tokenizer.encode_batch(list(texts)), strict=True):
         chunks = chunk_tokens(
-            tokens, text, plan.max_length, plan.overlap, tokenizer.cls_id, tokenizer.sep_id
+            tokens,
+            text,
+            plan.max_length,
+            plan.overlap,
+            tokenizer.cls_id,
+            tokenizer.sep_id,
+            balanced=plan.balanced,
         )
         lengths = tuple(c.length for c in chunks)
         bucket = choose_bucket(max(lengths), plan.buckets) if lengths else 0

@@ -20,6 +20,15 @@ Rules (all positions are indices into the narrative's tokens without specials):
   boundary is followed with no overlap (only when sentences are as long as the
   overlap), and a chunk cut inside a sentence is followed by a token-level
   overlap.
+* Balanced chunking (the default, `balanced=True`): greedy packing fills every chunk but
+  the last, and one batch pads all of a narrative's chunks to the bucket of its longest,
+  so a 700-token narrative would send 2 x 512. Instead the chunk capacity is lowered to the
+  smallest value that still gives the greedy number of chunks and still keeps every sentence
+  that fits a chunk whole (binary search over `plan_spans`), so the chunks come out about
+  equally long and land in a smaller bucket: the same chunk count and overlap, less padding
+  (client/buckets.py has the figures).
+  Greedy chunks depend only on the text before them; balanced ones depend on the whole
+  narrative, which is why live-call streaming plans its interim windows greedily.
 * Consequences (tested as properties): chunks are in order, each starts after the
   previous one's start and ends after its end, there are no gaps, every token is
   in some chunk, consecutive chunks share at most `overlap` tokens, and there are
@@ -141,6 +150,39 @@ def plan_spans(
         start = boundaries[k] if boundaries[k] <= end else low
 
 
+def _keeps_sentences_whole(
+    spans: list[tuple[int, int]], starts: list[int], n_tokens: int, capacity: int
+) -> bool:
+    """Whether every sentence of at most `capacity` tokens lies whole in some chunk."""
+    span_starts = [s for s, _ in spans]
+    for a, b in zip(starts, starts[1:] + [n_tokens], strict=True):
+        # Of the chunks starting at or before the sentence, the last reaches furthest.
+        if b - a <= capacity and spans[bisect_right(span_starts, a) - 1][1] < b:
+            return False
+    return True
+
+
+def plan_balanced_spans(
+    starts: list[int], n_tokens: int, capacity: int, overlap: int
+) -> list[tuple[int, int]]:
+    """`plan_spans` with the smallest capacity that keeps its number of chunks and cuts no
+    sentence that a full-capacity chunk would hold whole."""
+    greedy = plan_spans(starts, n_tokens, capacity, overlap)
+    if len(greedy) <= 1:
+        return greedy
+    # No capacity below n/k covers the narrative in k chunks; plan_spans needs capacity > overlap.
+    low = max(-(-n_tokens // len(greedy)), overlap + 1)
+    high, best = capacity, greedy
+    while low < high:
+        middle = (low + high) // 2
+        spans = plan_spans(starts, n_tokens, middle, overlap)
+        if len(spans) <= len(greedy) and _keeps_sentences_whole(spans, starts, n_tokens, capacity):
+            high, best = middle, spans
+        else:
+            low = middle + 1
+    return best
+
+
 def chunk_tokens(
     tok: TokenizedText,
     text: str,
@@ -148,6 +190,8 @@ def chunk_tokens(
     overlap: int,
     cls_id: int,
     sep_id: int,
+    *,
+    balanced: bool = True,
 ) -> list[Chunk]:
     """Chunks of at most `max_length` ids ([CLS] and [SEP] included) covering every token."""
     _check_arguments(tok, max_length, overlap)
@@ -156,8 +200,9 @@ def chunk_tokens(
         return []
     capacity = max_length - 2
     starts = sentence_starts(tok.offsets, text) if n_tokens > capacity else [0]
+    plan = plan_balanced_spans if balanced else plan_spans
     chunks = []
-    for index, (start, end) in enumerate(plan_spans(starts, n_tokens, capacity, overlap)):
+    for index, (start, end) in enumerate(plan(starts, n_tokens, capacity, overlap)):
         input_ids = np.empty(end - start + 2, dtype=np.int64)
         input_ids[0] = cls_id
         input_ids[1:-1] = tok.ids[start:end]

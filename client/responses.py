@@ -125,6 +125,7 @@ def info_body(service: ClassifierService) -> schemas.InfoResponse:
             max_length=plan.max_length,
             overlap=plan.overlap,
             buckets=list(plan.buckets),
+            policy="balanced" if plan.balanced else "greedy",
             max_chunks_per_request=settings.max_chunks_per_request,
         )
         if plan

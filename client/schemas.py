@@ -154,6 +154,7 @@ class ChunkingInfo(BaseModel):
     max_length: int
     overlap: int
     buckets: list[int]
+    policy: Literal["balanced", "greedy"]
     max_chunks_per_request: int
 
 

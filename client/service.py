@@ -63,6 +63,7 @@ class ChunkingPlan:
     max_length: int
     overlap: int
     buckets: tuple[int, ...]
+    balanced: bool = True
 
 
 class ClassifierService:
@@ -141,7 +142,7 @@ class ClassifierService:
             overlap = default_overlap(max_length)
         buckets = tuple(b for b in check_buckets(self.settings.buckets, max_length))
         buckets = tuple(sorted({min(b, max_length) for b in buckets}))
-        return ChunkingPlan(max_length, overlap, buckets)
+        return ChunkingPlan(max_length, overlap, buckets, self.settings.chunking == "balanced")
 
     def start_draining(self) -> None:
         """SIGTERM: fail readiness and refuse new work; requests in flight still finish."""
@@ -284,8 +285,15 @@ class ClassifierService:
     # so that a streamed call ends with exactly the chunks and aggregation of POST /classify.
 
     def chunk(
-        self, bundle: ModelBundle, plan: ChunkingPlan, tokens: TokenizedText, narrative: str
+        self,
+        bundle: ModelBundle,
+        plan: ChunkingPlan,
+        tokens: TokenizedText,
+        narrative: str,
+        *,
+        balanced: bool | None = None,
     ) -> list[Chunk]:
+        """The plan's chunking; `balanced=False` forces greedy chunks (streaming windows)."""
         return chunk_tokens(
             tokens,
             narrative,
@@ -293,6 +301,7 @@ class ClassifierService:
             plan.overlap,
             bundle.tokenizer.cls_id,
             bundle.tokenizer.sep_id,
+            balanced=plan.balanced if balanced is None else balanced,
         )
 
     def aggregate(

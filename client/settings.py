@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from client.buckets import DEFAULT_BUCKETS
 from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
 
 
@@ -37,9 +38,10 @@ class GatewaySettings(BaseSettings):
     # Chunking: 0 means "the model's max length" / "scaled default overlap".
     max_length: int = 0
     overlap: int = -1
-    buckets: Annotated[list[int], NoDecode] = Field(
-        default_factory=lambda: [64, 128, 256, 384, 512]
-    )
+    buckets: Annotated[list[int], NoDecode] = Field(default_factory=lambda: list(DEFAULT_BUCKETS))
+    # balanced: the greedy number of chunks, cut to about equal lengths (less padding);
+    # greedy: fill each chunk to the model length (client/chunking.py explains both).
+    chunking: Literal["balanced", "greedy"] = "balanced"
     # Chunks per Triton request; longer narratives are split into several requests.
     max_chunks_per_request: int = 32
 
@@ -72,6 +74,10 @@ class GatewaySettings(BaseSettings):
     # classified only on close.
     stream_tail_min_tokens: int = 32
     stream_tail_growth: float = 1.0
+    # This gateway's name among several (e.g. its compose service name). Streaming session
+    # ids start with it ("gateway-0.<random>") so that a load balancer can send every call of
+    # an HTTP session to the gateway that holds it (deploy/nginx/nginx.conf).
+    instance_id: str = Field(default="", pattern=r"^[A-Za-z0-9-]{0,63}$")
     # Escalation alerts of streaming sessions are also POSTed here (no transcript text).
     alert_webhook_url: str = ""
     alert_webhook_timeout_s: float = 5.0

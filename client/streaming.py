@@ -8,21 +8,23 @@ exact input ids. Per segment:
    found: tokens ending before the last whitespace character. Text appended later cannot
    change them (the WordPiece pre-tokenizer splits on whitespace); a half-word at the end can.
 2. Only when a chunk may have closed or the open tail is due (below) are the chunks re-planned
-   with the service's own `chunk_tokens` settings. Chunk k is CLOSED when the final chunking
-   of any longer transcript is certain to contain it unchanged: chunk k-1 is closed, every
-   token up to `start_k + capacity` is stable (so its end is decided by real sentence starts)
-   and the start of chunk k is decided (a stable sentence start follows the end of chunk k-1,
-   or no sentence start can exist within a chunk's capacity of it). These are exactly the
-   inputs `plan_spans` reads for chunk k. Closed chunks missing from the cache go to Triton in
-   one batched call; chunks already classified are never sent again.
+   with the service's own `chunk_tokens` settings, greedily (a greedy chunk depends only on
+   the text before it; a balanced one on the whole transcript). Chunk k is CLOSED when the
+   final chunking of any longer transcript is certain to contain it unchanged: chunk k-1 is
+   closed, every token up to `start_k + capacity` is stable (so its end is decided by real
+   sentence starts) and the start of chunk k is decided (a stable sentence start follows the
+   end of chunk k-1, or no sentence start can exist within a chunk's capacity of it). These
+   are exactly the inputs `plan_spans` reads for chunk k. Closed chunks missing from the
+   cache go to Triton in one batched call; chunks already classified are never sent again.
 3. The open tail (chunks after the closed ones) is classified when it has at least
    `stream_tail_min_tokens` tokens and has grown by the factor `1 + stream_tail_growth` since
    it was last classified; after a chunk closes, the new tail counts from its overlap with
    the closed chunk (already classified). Work bound with the default doubling: the first
    window is classified at 32, 64, 128, 256 tokens and on closing; every later window about
-   once while open (when its new text matches the overlap) and once on closing; on close only
-   the windows not yet classified. So about 2 window inferences per final window plus 3, and
-   fewer padded tokens (tail windows are short): measured by Triton's counters in
+   once while open (when its new text matches the overlap) and once on closing; on close the
+   final chunks not yet classified (all of them with balanced chunking, see below). So about
+   2 window inferences per final window plus 3, and 3 plus 3 with balanced chunking, in fewer
+   padded tokens (tail windows are short): measured by Triton's counters in
    tests/client/test_streaming_api.py, independent of the number of segments.
 4. The running aggregate (`update`) is `aggregate_logits` over the closed chunks and the last
    classified tail, from cached logits.
@@ -30,7 +32,9 @@ exact input ids. Per segment:
 On close, the final transcript is chunked exactly as POST /classifier/classify does; cached
 logits are reused for chunks whose ids match and the rest are inferred in one call; the same
 aggregation gives the final result (equal to the one-shot result up to float noise from
-padding to another bucket).
+padding to another bucket). With balanced chunking (the default) a multi-chunk transcript's
+final chunks differ from the greedy windows, so the close costs one one-shot classification
+on top of the windows; with TRIAGE_CHUNKING=greedy the closed windows are reused.
 
 Escalation: every newly classified window (closed or tail) is checked with the rule of
 client/aggregation.py; the first that escalates raises one `Alert` per session. An alert from
@@ -423,7 +427,8 @@ class StreamingSession:
             # Nothing can have closed and the tail is not due: no chunking, no model.
             return self._commit(text, seq, n_tokens)
 
-        chunks = self.service.chunk(bundle, plan, tokens, text)
+        # Interim windows are greedy: a greedy chunk depends only on the text before it.
+        chunks = self.service.chunk(bundle, plan, tokens, text, balanced=False)
         capacity = plan.max_length - 2
         starts = sentence_starts(tokens.offsets, text) if n_tokens > capacity else [0]
         n_closed = closed_chunk_count(chunks, starts, n_stable, capacity)
@@ -688,7 +693,9 @@ class SessionManager:
                 f"(limit {self.settings.stream_max_sessions})",
                 retry_after_s=5,
             )
-        session_id = secrets.token_urlsafe(16)
+        session_id = secrets.token_urlsafe(16)  # URL-safe: letters, digits, "-" and "_"
+        if self.settings.instance_id:
+            session_id = f"{self.settings.instance_id}.{session_id}"
         session = StreamingSession(
             session_id,
             request_id,

@@ -10,7 +10,8 @@ Tooling, and why:
   shape inference over the fused contrib ops and fails. int64 inputs and fp32 outputs are
   kept, so both precisions answer the same Triton tensor types.
 - int8: onnxruntime's `quantize_dynamic` directly, because optimum's `ORTQuantizer` fails on
-  an already-fused graph; QInt8 weights (QUInt8 gives no speed-up on these CPUs).
+  an already-fused graph; QInt8 weights with per-channel scales (QUInt8 gives no speed-up on
+  these CPUs).
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ def _quantize_int8(optimized_path: Path, out_path: Path) -> Path:
         str(optimized_path),
         str(out_path),
         weight_type=QuantType.QInt8,
+        # One scale per output channel: on the demo model, main-category agreement with fp32
+        # on 1,000 held-out chunks rises from 0.947 (one scale per tensor) to 0.985 at the
+        # same speed. reduce_range, and keeping any one layer or op kind in fp32, did not help
+        # further (README, "int8").
+        per_channel=True,
         # Fused graphs carry ops (Attention, SkipLayerNormalization) without type info the
         # quantizer can infer; telling it the default tensor type avoids a hard failure.
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from client.settings import GatewaySettings
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.scale.yml"
 NGINX = ROOT / "deploy" / "nginx" / "nginx.conf"
@@ -140,6 +142,8 @@ def _nginx() -> str:
 
 
 def _directive(conf: str, name: str) -> str:
+    """The one server-level value of a directive (locations may override it)."""
+    conf = re.sub(r"location\s[^{]*\{[^{}]*\}", "", conf)
     values = re.findall(rf"^\s*{name}\s+([^;]+);", conf, re.M)
     assert len(values) == 1, f"{name}: expected once, found {values}"
     return values[0].strip()
@@ -168,6 +172,34 @@ def test_nginx_timeouts_and_body_limit_match_the_gateways(gateways) -> None:
             # by much (a hung gateway is given up on).
             assert timeout < seconds <= timeout + 10, (name, directive)
         assert _directive(conf, "client_max_body_size") == env["TRIAGE_MAX_BODY_BYTES"], name
+
+
+def test_nginx_passes_websocket_upgrades_for_live_calls() -> None:
+    block = re.search(r"location\s*=\s*/classifier/stream\s*\{(.*?)\}", _nginx(), re.S)
+    assert block, "no WebSocket location for /classifier/stream"
+    body = block.group(1)
+    assert re.search(r"proxy_set_header\s+Upgrade\s+\$http_upgrade;", body)
+    assert re.search(r'proxy_set_header\s+Connection\s+"upgrade";', body)
+    # The server-level headers are replaced inside a location that sets its own.
+    assert re.search(r"proxy_set_header\s+X-Request-ID\s+\$req_id;", body)
+    # A quiet call is kept open at least as long as the gateway keeps its session.
+    idle_s = GatewaySettings().stream_idle_timeout_s
+    read = re.search(r"proxy_read_timeout\s+(\d+)s;", body)
+    assert read and float(read.group(1)) >= idle_s
+
+
+def test_nginx_routes_http_sessions_to_the_gateway_that_holds_them(gateways) -> None:
+    route = re.search(
+        r"location\s+~\s+\^/classifier/sessions/\(\?<session_gateway>([^)]*)\)\\\.\s*\{(.*?)\}",
+        _nginx(),
+        re.S,
+    )
+    assert route, "no session-id route"
+    assert set(route.group(1).split("|")) == set(gateways)
+    assert re.search(r"proxy_pass\s+http://\$session_gateway:8123;", route.group(2))
+    for name, gateway in gateways.items():
+        # The prefix of its session ids is its own service name, which nginx resolves.
+        assert gateway["environment"]["TRIAGE_INSTANCE_ID"] == name
 
 
 def test_nginx_keeps_metrics_internal() -> None:

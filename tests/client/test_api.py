@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from client.aggregation import aggregate_logits, load_severity, load_sub_to_main
+from client.buckets import DEFAULT_BUCKETS
 from client.chunking import chunk_tokens, default_overlap
 from client.tokenization import NarrativeTokenizer
 from export.layout import HEADS
@@ -94,7 +95,7 @@ def test_long_narrative_is_split_and_uses_a_bucket(gateway) -> None:
     body = post(gateway, "/classifier/classify", {"narrative": LONG}).json()
     assert body["chunks_processed"] >= 2
     assert body["chunk_predictions"] is None
-    assert body["model_info"]["bucket"] in (64, 128, 256, 384, 512)
+    assert body["model_info"]["bucket"] in DEFAULT_BUCKETS
 
 
 def test_sub_category_is_consistent_with_main(gateway, tiny_checkpoint_v2: Path) -> None:
@@ -134,6 +135,7 @@ def test_info_demo_health_live_ready_metrics(gateway) -> None:
     assert info["severity_order"] == ["1", "2", "3"]
     assert info["chunking"]["max_length"] == 512
     assert info["chunking"]["overlap"] == 150
+    assert info["chunking"]["policy"] == "balanced"
     assert info["endpoints"][0]["live"] is True
 
     demo = post(gateway, "/classifier/demo", None)

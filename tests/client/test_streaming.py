@@ -189,12 +189,17 @@ def test_closed_chunks_of_every_prefix_are_chunks_of_the_final_text(
     tok = bundle.tokenizer
     overlap = default_overlap(max_length) if overlap is None else overlap
     capacity = max_length - 2
-    final = chunk_tokens(tok.encode(text), text, max_length, overlap, tok.cls_id, tok.sep_id)
+    # Interim windows are greedy (client/streaming.py): the rule is about greedy chunks.
+    final = chunk_tokens(
+        tok.encode(text), text, max_length, overlap, tok.cls_id, tok.sep_id, balanced=False
+    )
     closed_seen = 0
     for cut in range(1, len(text) + 1, 3):
         prefix = text[:cut]
         tokens = tok.encode(prefix)
-        chunks = chunk_tokens(tokens, prefix, max_length, overlap, tok.cls_id, tok.sep_id)
+        chunks = chunk_tokens(
+            tokens, prefix, max_length, overlap, tok.cls_id, tok.sep_id, balanced=False
+        )
         starts = sentence_starts(tokens.offsets, prefix) if len(tokens) > capacity else [0]
         n_closed = closed_chunk_count(chunks, starts, stable_token_count(tokens, prefix), capacity)
         assert n_closed < len(chunks)  # the last chunk is always open
@@ -217,11 +222,13 @@ def test_stable_token_count(bundle: ModelBundle) -> None:
 # --- equality and incremental work ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("chunking", ["greedy", "balanced"])
 @pytest.mark.parametrize("text", [CALL, transcript(25, seed=1), LONG], ids=["call", "short", "rep"])
 def test_streamed_final_equals_one_shot_for_every_split(
-    model_repository: Path, bundle: ModelBundle, text: str
+    model_repository: Path, bundle: ModelBundle, text: str, chunking: str
 ) -> None:
-    service, runner = make_service(model_repository, bundle)
+    service, runner = make_service(model_repository, bundle, chunking=chunking)
+    greedy = chunking == "greedy"
     once = run(service.classify(text, "once", time.monotonic() + 30))
     once_rows, once_padded = runner.rows, runner.padded_tokens
     assert len(once.chunks) >= 3
@@ -247,7 +254,8 @@ def test_streamed_final_equals_one_shot_for_every_split(
             assert max(len(u.chunks) for u in updates) >= len(once.chunks) - 2
             # The work is incremental: far fewer model calls than segments.
             assert runner.calls < len(pieces) or name == "sentence"
-            assert stats.chunks_reused >= len(once.chunks) - 2
+            if greedy:  # balanced final chunks are not the greedy windows
+                assert stats.chunks_reused >= len(once.chunks) - 2
     print(f"{len(once.chunks)} chunks; work (rows, padded tokens) / one-shot: {factors}")
     # Identical windows (a repeated passage) are sent once: one piece costs at most one-shot.
     assert factors["one piece"][0] <= 1.0 and factors["one piece"][1] <= 1.0
@@ -255,7 +263,8 @@ def test_streamed_final_equals_one_shot_for_every_split(
         return  # the factors below are about transcripts without repeated passages
     for name in ("word", "sentence"):
         rows, padded = factors[name]
-        assert rows <= 4.0 and padded <= 3.0, factors
+        # Balanced: the close adds one one-shot classification (client/streaming.py).
+        assert rows <= (4.0 if greedy else 5.0) and padded <= (3.0 if greedy else 4.0), factors
 
 
 def test_segment_that_completes_no_window_costs_no_model_call(
@@ -415,6 +424,19 @@ def test_session_cap_and_draining(model_repository: Path, bundle: ModelBundle) -
     service.start_draining()
     with pytest.raises(ModelUnavailable):
         manager.open("d")
+
+
+def test_session_ids_carry_the_instance_id_for_routing(
+    model_repository: Path, bundle: ModelBundle
+) -> None:
+    service, _ = make_service(model_repository, bundle, instance_id="gateway-1")
+    session = SessionManager(service, service.settings).open("r")
+    prefix, _, token = session.session_id.partition(".")
+    assert prefix == "gateway-1" and len(token) >= 16 and "." not in token
+    anonymous, _ = make_service(model_repository, bundle)
+    assert "." not in SessionManager(anonymous, anonymous.settings).open("r").session_id
+    with pytest.raises(ValueError):  # it goes into URLs and an nginx regex
+        GatewaySettings(instance_id="gateway/0")
 
 
 def test_transcript_cap_refuses_the_segment_and_keeps_the_session(

@@ -150,7 +150,8 @@ def test_websocket_final_equals_classify(gateway, triton, by: str) -> None:
         assert len(updates) >= once["chunks_processed"] - 1  # results while the text grows
         closed = [u["stats"]["chunks_closed"] for u in updates]
         assert closed == sorted(closed) and closed[-1] >= once["chunks_processed"] - 2
-        assert final["stats"]["chunks_reused"] >= once["chunks_processed"] - 2
+        # Window reuse on close is checked with greedy chunking in test_streaming.py: the
+        # default balanced chunks of the final transcript are not the greedy windows.
 
 
 def test_model_work_is_within_a_small_factor_of_one_classification(gateway, triton) -> None:
@@ -178,7 +179,8 @@ def test_model_work_is_within_a_small_factor_of_one_classification(gateway, trit
         }
     print(f"one-shot: {one_shot} windows; streamed / one-shot: {factors}")
     for factor in factors.values():
-        assert factor["windows"] <= 3.0 and factor["padded_tokens"] <= 3.0
+        # About 2.5 windows per final chunk while streaming, plus one balanced one-shot on close.
+        assert factor["windows"] <= 4.0 and factor["padded_tokens"] <= 4.0
         # not one classification per segment: far below
         assert factor["windows"] * one_shot < factor["segments"] / 5
 
