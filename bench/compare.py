@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from bench import cpu, plots
 from bench.flops import ModelDims, matmul_ceiling_gflops
-from bench.loadgen import RunResult, run
+from bench.loadgen import RunResult, run, run_open_loop
 from bench.processes import ServerProcess, start_baseline, start_gateway, start_triton
 from bench.report import (
     BASELINE,
@@ -59,6 +60,7 @@ from bench.workload import (
     write_workload,
 )
 from client.buckets import DEFAULT_BUCKETS
+from export.pipeline import trained_max_length
 from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -77,6 +79,7 @@ REPORT_FIELDS = (
     "ratios",
     "gateway_cpu_share_at_max_concurrency",
     "padding",
+    "half_saturation",
     "agreement",
     "targets",
     "plots",
@@ -360,6 +363,47 @@ def measure(
     return measured, answers, filled
 
 
+def measure_half_saturation(
+    stack: Stack, items: Sequence[WorkItem], measured: Sequence[Measured], config: Config
+) -> dict[str, dict[str, object]]:
+    """Per side of ours: open-loop Poisson load at half the best closed-loop throughput
+    measured, and its latency percentiles (the p99 <= 2x p50 target)."""
+    found: dict[str, dict[str, object]] = {}
+    for side in OURS:
+        saturation = max(m.result.summary()["narratives_per_s"] for m in measured if m.side == side)
+        rate = saturation / 2
+        result = asyncio.run(
+            run_open_loop(
+                stack.url(side),
+                items,
+                rate,
+                max_requests=config.requests,
+                duration_s=config.duration_s,
+                label=side,
+                timeout_s=config.timeout_s,
+                seed=config.seed,
+            )
+        )
+        summary = result.summary()
+        p50, p99 = summary["latency_p50_ms"], summary["latency_p99_ms"]
+        found[side] = {
+            "saturation_narratives_per_s": round(saturation, 3),
+            "offered_narratives_per_s": round(rate, 3),
+            "achieved_narratives_per_s": summary["narratives_per_s"],
+            "requests": summary["requests"],
+            "error_rate": summary["error_rate"],
+            "latency_p50_ms": p50,
+            "latency_p95_ms": summary["latency_p95_ms"],
+            "latency_p99_ms": p99,
+            "p99_over_p50": round(p99 / p50, 3) if p50 and p50 == p50 else None,
+        }
+        log(
+            f"half saturation {side:>8}: {rate:.2f}/s offered, p50 {p50} ms, p99 {p99} ms "
+            f"(p99/p50 {found[side]['p99_over_p50']})"
+        )
+    return found
+
+
 def lowest_concurrency_results(measured: Sequence[Measured]) -> dict[str, RunResult]:
     lowest = min(m.concurrency for m in measured)
     return {m.side: m.result for m in measured if m.concurrency == lowest}
@@ -384,15 +428,21 @@ def main(argv: Sequence[str] | None = None) -> Path:
         random_weights = args.checkpoint is None
         checkpoint = args.checkpoint or random_checkpoint(work / "checkpoint", config.model_dims)
         dims = ModelDims.from_checkpoint(checkpoint)
+        # Today's service chunks at the position table's length; our gateway at the length
+        # the model was trained on, when training_info.json says (export/pipeline.py).
         max_length = int(
             json.loads((checkpoint / "config.json").read_text())["max_position_embeddings"]
         )
-        plan = ChunkPlan(max_length=max_length).resolved()
+        served_length = min(trained_max_length(checkpoint) or max_length, max_length)
+        plan = ChunkPlan(max_length=served_length).resolved()
+        baseline_plan = ChunkPlan(max_length=max_length, balanced=False).resolved()
 
         if args.workload is not None:
             items, source = read_workload(args.workload), str(args.workload)
         else:
-            items, source = build_workload(config.workload_n, config.seed, checkpoint, plan)
+            items, source = build_workload(
+                config.workload_n, config.seed, checkpoint, plan, baseline_plan
+            )
         write_workload(items, out / "workload.jsonl")
         log(f"workload: {len(items)} narratives ({source})")
 
@@ -405,6 +455,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         stack = Stack(checkpoint, repository, out / "logs", config.timeout_s, args.baseline_threads)
         try:
             measured, answers, filled = measure(stack, items, config)
+            half_saturation = measure_half_saturation(stack, items, measured, config)
         finally:
             stack.stop()
 
@@ -419,6 +470,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "random_weights": random_weights,
         "dims": vars(dims),
         "max_length": max_length,
+        "served_max_length": served_length,
         "gflop_per_512_sequence": dims.flops(512) / 1e9,
     }
     report["settings"] = {
@@ -447,6 +499,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "baseline_pad_to_max": round(padding_ratio(items, max_length), 4),
         "if_bucketed_per_chunk": round(padding_ratio_per_chunk(items, plan.buckets), 4),
     }
+    report["half_saturation"] = half_saturation
     report["agreement"] = {
         "int8_vs_fp32_main": agreement(answers, "int8", "fp32"),
         "fp32_vs_baseline_main": agreement(answers, "fp32", BASELINE),

@@ -15,6 +15,9 @@ padded length (`model_info.bucket` when the server reports it), narrative tokens
 workload) and the main category (for agreement checks). Never the narrative text.
 
     python -m bench.loadgen --url http://127.0.0.1:8123 --workload W.jsonl --concurrency 16
+
+`run_open_loop` is the other mode: requests arrive at a fixed mean rate (Poisson, seeded)
+whatever the answers, which is how latency at a given share of saturation is measured.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -169,6 +173,70 @@ async def run_closed_loop(
         base_url=url, timeout=timeout_s, limits=limits, trust_env=False
     ) as client:
         await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+    result.wall_s = finished_at - started
+    return result
+
+
+async def run_open_loop(
+    url: str,
+    items: Sequence[WorkItem],
+    rate_per_s: float,
+    *,
+    max_requests: int,
+    duration_s: float,
+    label: str = "",
+    timeout_s: float = 300.0,
+    seed: int = 0,
+    max_in_flight: int = 512,
+) -> RunResult:
+    """Poisson arrivals at `rate_per_s` for `duration_s` (at most `max_requests`), walking
+    the workload in order. Latency counts from the scheduled arrival, so time a request
+    waited for a free client slot is included. The run's `concurrency` is 0."""
+    check_loopback(url)
+    if not items:
+        raise ValueError("the workload is empty")
+    if rate_per_s <= 0 or max_requests < 1 or duration_s <= 0 or max_in_flight < 1:
+        raise ValueError("rate, max_requests, duration_s and max_in_flight must be positive")
+    rng = random.Random(seed)
+    result = RunResult(label=label, concurrency=0, wall_s=0.0)
+    slots = asyncio.Semaphore(max_in_flight)
+    started = time.perf_counter()
+    finished_at = started
+
+    async def one(client: httpx.AsyncClient, index: int, arrival: float) -> None:
+        nonlocal finished_at
+        item = items[index]
+        record = RequestRecord(
+            index=index,
+            started_s=arrival - started,
+            latency_s=0.0,
+            status=0,
+            narrative_tokens=item.n_tokens,
+        )
+        async with slots:
+            try:
+                response = await client.post(CLASSIFY_PATH, json={"narrative": item.narrative})
+                record.status = response.status_code
+                _parse(record, response)
+            except httpx.HTTPError as exc:
+                record.error = type(exc).__name__
+        record.latency_s = time.perf_counter() - arrival
+        finished_at = max(finished_at, time.perf_counter())
+        result.records.append(record)
+
+    limits = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=64)
+    async with httpx.AsyncClient(
+        base_url=url, timeout=timeout_s, limits=limits, trust_env=False
+    ) as client:
+        tasks = []
+        arrival = started
+        for n in range(max_requests):
+            arrival += rng.expovariate(rate_per_s)
+            if arrival - started > duration_s:
+                break
+            await asyncio.sleep(max(0.0, arrival - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(client, n % len(items), arrival)))
+        await asyncio.gather(*tasks)
     result.wall_s = finished_at - started
     return result
 

@@ -14,7 +14,7 @@ Definitions (also printed in the report):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bench.flops import ModelDims
@@ -66,17 +66,18 @@ def run_metrics(
     for record in ok:
         item = items[record.index]
         if side == BASELINE:
-            length = max_length
+            chunk_lengths, length = item.baseline_chunks, max_length
         else:
+            chunk_lengths = item.chunk_lengths
             length = record.bucket if record.bucket is not None else item.bucket
             if record.bucket is not None and record.bucket != item.bucket:
                 mismatches += 1
-        if record.chunks is not None and record.chunks != item.n_chunks:
+        if record.chunks is not None and record.chunks != len(chunk_lengths):
             mismatches += 1
-        padded_tokens += item.n_chunks * length
-        real_tokens += sum(item.chunk_lengths)
-        padded_flops += item.n_chunks * dims.flops(length)
-        useful_flops += sum(dims.flops(n) for n in item.chunk_lengths)
+        padded_tokens += len(chunk_lengths) * length
+        real_tokens += sum(chunk_lengths)
+        padded_flops += len(chunk_lengths) * dims.flops(length)
+        useful_flops += sum(dims.flops(n) for n in chunk_lengths)
 
     serving = sum(measured.cpu_s.get(name, 0.0) for name in serving_processes(side))
     share = None
@@ -135,6 +136,11 @@ def agreement(
     return {"narratives": len(common), "agree": agree, "rate": _round(agree / len(common), 4)}
 
 
+def _worst(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
 def targets(report: Mapping[str, object]) -> list[dict[str, object]]:
     """The issue's targets, evaluated at the highest concurrency measured."""
     top = str(max(int(c) for c in report["ratios"]))
@@ -148,6 +154,9 @@ def targets(report: Mapping[str, object]) -> list[dict[str, object]]:
          ratio["fp32_vs_baseline_narratives_per_s"], lambda v: v >= 2.0),
         ("padding ratio, our stack (workload)", "<= 1.15",
          report["padding"]["ours_bucketed"], lambda v: v <= 1.15),
+        ("p99 / p50 latency at half the saturation throughput (worst precision)", "<= 2",
+         _worst(v.get("p99_over_p50") for v in report["half_saturation"].values()),
+         lambda v: v <= 2.0),
         ("gateway CPU share at concurrency " + top + " (worst precision)", "<= 15%",
          max(share_values) if share_values else None, lambda v: v <= 0.15),
         ("int8 vs fp32 main-category agreement", ">= 99%",
@@ -196,7 +205,8 @@ def render_markdown(report: Mapping[str, object]) -> str:
         "",
         f"Model: {model['description']}; dim {model['dims']['dim']}, hidden "
         f"{model['dims']['hidden_dim']}, {model['dims']['n_layers']} layers, "
-        f"{model['dims']['n_heads']} heads, max length {model['max_length']}; "
+        f"{model['dims']['n_heads']} heads, max length {model['max_length']} (our gateway "
+        f"chunks at {model.get('served_max_length', model['max_length'])}); "
         f"{model['gflop_per_512_sequence']:.2f} GFLOP per 512-token sequence."
         + (
             " **The weights are random** (no trained checkpoint given): speed does not depend"
@@ -324,6 +334,38 @@ def render_markdown(report: Mapping[str, object]) -> str:
         f"* baseline (every chunk padded to {model['max_length']}): "
         f"**{padding['baseline_pad_to_max']:.3f}**",
         f"* what-if, each chunk padded to its own bucket: {padding['if_bucketed_per_chunk']:.3f}",
+        "",
+        "## Latency at half the saturation throughput",
+        "",
+        "Open loop: Poisson arrivals at half the best closed-loop throughput of that side.",
+        "",
+        *_table(
+            [
+                "side",
+                "saturation /s",
+                "offered /s",
+                "achieved /s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+                "p99/p50",
+                "errors",
+            ],
+            [
+                [
+                    side,
+                    _fmt(h["saturation_narratives_per_s"], 2),
+                    _fmt(h["offered_narratives_per_s"], 2),
+                    _fmt(h["achieved_narratives_per_s"], 2),
+                    _fmt(h["latency_p50_ms"]),
+                    _fmt(h["latency_p95_ms"]),
+                    _fmt(h["latency_p99_ms"]),
+                    _fmt(h["p99_over_p50"], 2),
+                    _pct(h["error_rate"]),
+                ]
+                for side, h in report["half_saturation"].items()
+            ],
+        ),  # fmt: skip
         "",
         "## Agreement (main category, over the workload)",
         "",

@@ -49,6 +49,12 @@ class WorkItem:
     n_tokens: int  # wordpieces, specials excluded
     chunk_lengths: tuple[int, ...]  # ids per chunk, [CLS]/[SEP] included
     bucket: int  # padded length of every chunk of this narrative on our stack
+    # Today's service: greedy chunks of the checkpoint's full length (empty: as ours).
+    baseline_chunk_lengths: tuple[int, ...] = ()
+
+    @property
+    def baseline_chunks(self) -> tuple[int, ...]:
+        return self.baseline_chunk_lengths or self.chunk_lengths
 
     @property
     def n_chunks(self) -> int:
@@ -139,11 +145,20 @@ def layout(
 
 
 def build_workload(
-    n: int, seed: int, tokenizer_dir: Path, plan: ChunkPlan | None = None
+    n: int,
+    seed: int,
+    tokenizer_dir: Path,
+    plan: ChunkPlan | None = None,
+    baseline_plan: ChunkPlan | None = None,
 ) -> tuple[list[WorkItem], str]:
+    """`plan`: how our gateway chunks; `baseline_plan`: how today's service does, when that
+    differs (a model served at a shorter trained length than its position table)."""
     rows, source = generate_narratives(n, seed)
     tokenizer = NarrativeTokenizer(tokenizer_dir)
     texts = [r["narrative"] for r in rows]
+    baseline = [()] * len(rows)
+    if baseline_plan is not None:
+        baseline = [lengths for _, lengths, _ in layout(texts, tokenizer, baseline_plan)]
     items = [
         WorkItem(
             id=row["id"],
@@ -152,9 +167,10 @@ def build_workload(
             n_tokens=n_tokens,
             chunk_lengths=lengths,
             bucket=bucket,
+            baseline_chunk_lengths=base,
         )
-        for row, (n_tokens, lengths, bucket) in zip(
-            rows, layout(texts, tokenizer, plan or ChunkPlan()), strict=True
+        for row, (n_tokens, lengths, bucket), base in zip(
+            rows, layout(texts, tokenizer, plan or ChunkPlan()), baseline, strict=True
         )
     ]
     return items, source
@@ -174,6 +190,7 @@ def read_workload(path: Path) -> list[WorkItem]:
             if line.strip():
                 row = json.loads(line)
                 row["chunk_lengths"] = tuple(row["chunk_lengths"])
+                row["baseline_chunk_lengths"] = tuple(row.get("baseline_chunk_lengths", ()))
                 items.append(WorkItem(**row))
     return items
 
@@ -199,10 +216,14 @@ def padding_ratio(items: Sequence[WorkItem], fixed_length: int | None = None) ->
     """Padded tokens sent to the model / real tokens ([CLS]/[SEP] count as real).
 
     `fixed_length=None`: every chunk padded to its narrative's bucket (our stack);
-    otherwise every chunk padded to `fixed_length` (today's service: 512).
+    otherwise today's chunks, every one padded to `fixed_length` (today's service: 512).
     """
-    real = sum(sum(item.chunk_lengths) for item in items)
-    padded = sum(item.n_chunks * (fixed_length or item.bucket) for item in items)
+    if fixed_length is not None:
+        real = sum(sum(item.baseline_chunks) for item in items)
+        padded = sum(len(item.baseline_chunks) * fixed_length for item in items)
+    else:
+        real = sum(sum(item.chunk_lengths) for item in items)
+        padded = sum(item.n_chunks * item.bucket for item in items)
     return padded / real if real else 0.0
 
 

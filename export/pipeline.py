@@ -41,12 +41,18 @@ def load_texts(path: Path | None) -> list[str]:
     return [t for t in texts if t.strip()]
 
 
-def served_max_length(checkpoint: Checkpoint) -> int:
-    """The gateway chunks at this length: the length the model was trained on (from
-    training_info.json) when known, not merely the longest its position table allows."""
-    info = checkpoint.folder / "training_info.json"
+def trained_max_length(folder: Path) -> int | None:
+    """The sequence length the checkpoint was fine-tuned at (training_info.json), if known."""
+    info = folder / "training_info.json"
     trained = json.loads(info.read_text()).get("max_length") if info.is_file() else None
-    return min(int(trained), checkpoint.max_length) if trained else checkpoint.max_length
+    return int(trained) if trained else None
+
+
+def served_max_length(checkpoint: Checkpoint) -> int:
+    """The gateway chunks at this length: the length the model was trained on when known,
+    not merely the longest its position table allows."""
+    trained = trained_max_length(checkpoint.folder)
+    return min(trained, checkpoint.max_length) if trained else checkpoint.max_length
 
 
 def _versions_of_tools() -> dict[str, str]:

@@ -77,7 +77,13 @@ def test_report_has_every_field(quick_report: Path) -> None:
         report["agreement"]["int8_vs_fp32_main"]["narratives"] == report["workload"]["narratives"]
     )
     assert report["agreement"]["int8_vs_fp32_main"]["rate"] is not None
-    assert len(report["targets"]) == 5
+    assert len(report["targets"]) == 6
+    for side in ("fp32", "int8"):
+        half = report["half_saturation"][side]
+        assert half["requests"] > 0 and half["latency_p50_ms"] > 0, side
+        assert half["offered_narratives_per_s"] * 2 == pytest.approx(
+            half["saturation_narratives_per_s"], rel=0.01
+        )
     assert all(t["value"] is not None for t in report["targets"])
     assert report["model"]["random_weights"] is True
 
