@@ -482,6 +482,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "buckets": list(plan.buckets),
         "baseline_torch_threads": args.baseline_threads or _torch_default_threads(),
         "triton_onnxruntime_intra_op_threads": _triton_intra_op_threads(),
+        "triton_instances": _triton_instances(),
         "overlap": plan.overlap,
         "quick": args.quick,
     }
@@ -524,12 +525,19 @@ def _torch_default_threads() -> int:
     return int(torch.get_num_threads())
 
 
+_LOCAL_CONFIG = PROJECT_ROOT / "model_repository" / DEFAULT_MODEL_NAME / "configs" / "local.pbtxt"
+
+
 def _triton_intra_op_threads() -> int | None:
     """From the local config Triton serves with (its ONNX Runtime thread pool)."""
-    config = PROJECT_ROOT / "model_repository" / DEFAULT_MODEL_NAME / "configs" / "local.pbtxt"
-    match = re.search(
-        r'key: "intra_op_thread_count" value: \{ string_value: "(\d+)"', config.read_text()
-    )
+    pattern = r'key: "intra_op_thread_count" value: \{ string_value: "(\d+)"'
+    match = re.search(pattern, _LOCAL_CONFIG.read_text())
+    return int(match.group(1)) if match else None
+
+
+def _triton_instances() -> int | None:
+    """From the local config: model instances (each its own Python-backend process)."""
+    match = re.search(r"instance_group \[ \{ count: (\d+)", _LOCAL_CONFIG.read_text())
     return int(match.group(1)) if match else None
 
 
