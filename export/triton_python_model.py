@@ -30,6 +30,10 @@ class TritonPythonModel:
         options.intra_op_num_threads = int(_param(config, "intra_op_thread_count", "0"))
         options.inter_op_num_threads = int(_param(config, "inter_op_thread_count", "1"))
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Spinning threads burn a core while waiting for work; with several instances
+        # sharing the cores that core is taken from the instance that has work.
+        spinning = _param(config, "allow_spinning", "1")
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
         self.session = ort.InferenceSession(
             os.path.join(version_dir, "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
