@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from bench import cpu, plots
 from bench.flops import ModelDims, matmul_ceiling_gflops
 from bench.loadgen import RunResult, run, run_open_loop
@@ -231,8 +233,15 @@ def export_versions(checkpoint: Path, repository: Path) -> dict[str, dict]:
     exported = {}
     for side, (version, precision) in VERSIONS.items():
         log(f"exporting {precision} as version {version}")
+        # No agreement bar here: the benchmark measures int8 as it is and reports its
+        # agreement with fp32 (the export command enforces the bar).
         result = export_checkpoint(
-            str(checkpoint), repository, DEFAULT_MODEL_NAME, precision, version=version
+            str(checkpoint),
+            repository,
+            DEFAULT_MODEL_NAME,
+            precision,
+            version=version,
+            min_main_agreement=0.0,
         )
         exported[side] = {
             "version": version,
@@ -386,6 +395,18 @@ def measure_half_saturation(
         )
         summary = result.summary()
         p50, p99 = summary["latency_p50_ms"], summary["latency_p99_ms"]
+        # The workload mixes 1-chunk and 5-chunk narratives, so service time alone spreads
+        # latency; per padded token (chunks x bucket) the spread that is left is queueing.
+        per_token = [
+            r.latency_s / (r.chunks * r.bucket)
+            for r in result.records
+            if r.ok and r.chunks and r.bucket
+        ]
+        token_p50, token_p99 = (
+            (float(np.percentile(per_token, 50)), float(np.percentile(per_token, 99)))
+            if per_token
+            else (0.0, 0.0)
+        )
         found[side] = {
             "saturation_narratives_per_s": round(saturation, 3),
             "offered_narratives_per_s": round(rate, 3),
@@ -396,6 +417,7 @@ def measure_half_saturation(
             "latency_p95_ms": summary["latency_p95_ms"],
             "latency_p99_ms": p99,
             "p99_over_p50": round(p99 / p50, 3) if p50 and p50 == p50 else None,
+            "p99_over_p50_per_padded_token": round(token_p99 / token_p50, 3) if token_p50 else None,
         }
         log(
             f"half saturation {side:>8}: {rate:.2f}/s offered, p50 {p50} ms, p99 {p99} ms "

@@ -350,6 +350,7 @@ def render_markdown(report: Mapping[str, object]) -> str:
                 "p95 ms",
                 "p99 ms",
                 "p99/p50",
+                "p99/p50 per padded token",
                 "errors",
             ],
             [
@@ -362,6 +363,7 @@ def render_markdown(report: Mapping[str, object]) -> str:
                     _fmt(h["latency_p95_ms"]),
                     _fmt(h["latency_p99_ms"]),
                     _fmt(h["p99_over_p50"], 2),
+                    _fmt(h.get("p99_over_p50_per_padded_token"), 2),
                     _pct(h["error_rate"]),
                 ]
                 for side, h in report["half_saturation"].items()

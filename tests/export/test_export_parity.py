@@ -13,7 +13,7 @@ from export.layout import OUTPUT_NAMES
 from export.model import load_checkpoint
 from export.onnx_export import export_onnx
 from export.parity import FP32_TOLERANCE, ParityError, check_parity
-from export.pipeline import export_checkpoint
+from export.pipeline import DEFAULT_GENERATED_TEXTS, export_checkpoint
 from export.sample_texts import SAMPLE_NARRATIVES
 
 
@@ -24,7 +24,8 @@ def test_each_precision_exports_and_passes_parity(
     result = export_checkpoint(str(tiny_checkpoint), tmp_path / "repo", "m", precision)
     report = result.parity
     assert report.passed
-    assert report.n_texts == len(SAMPLE_NARRATIVES)
+    # Default texts: the built-in samples and the held-out synthetic narratives.
+    assert report.n_texts == len(SAMPLE_NARRATIVES) + DEFAULT_GENERATED_TEXTS
     # sizes 1, 3, 8 and lengths 1 .. max_length
     assert {s[0] for s in report.shapes_checked} == {1, 3, 8}
     assert {s[1] for s in report.shapes_checked} >= {1, 512}
