@@ -316,7 +316,7 @@ def create_app(
         record(c)
         plan = service.plan
         precision = service.bundle.metadata.get("precision") if service.bundle else None
-        return classification_body(c, plan.overlap if plan else 0, precision, include_chunks)
+        return classification_body(c, plan, precision, include_chunks)
 
     error_responses = {
         status: {"model": schemas.ErrorResponse} for status in (400, 413, 422, 429, 502, 503, 504)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from client import schemas
-from client.service import Classification, ClassifierService
+from client.service import ChunkingPlan, Classification, ClassifierService
 
 
 def now_iso() -> str:
@@ -13,10 +13,11 @@ def now_iso() -> str:
 
 
 def classification_body(
-    c: Classification, plan_overlap: int, precision: str | None, include_chunks: bool
+    c: Classification, plan: ChunkingPlan | None, precision: str | None, include_chunks: bool
 ) -> schemas.ClassifyResponse:
     result = c.result
     heads = result.heads
+    longest = max(ch.length for ch in c.chunks)
     predictions = {
         head: schemas.HeadPrediction(
             label=h.label,
@@ -91,8 +92,9 @@ def classification_body(
             name=c.model_name,
             version=c.model_version,
             precision=precision,
-            max_length=max(ch.length for ch in c.chunks),
-            overlap=plan_overlap,
+            max_length=plan.max_length if plan else longest,
+            overlap=plan.overlap if plan else 0,
+            longest_chunk=longest,
             bucket=c.bucket,
         ),
         timestamp=now_iso(),

@@ -93,9 +93,10 @@ class ModelInfo(BaseModel):
     name: str
     version: str
     precision: str | None
-    max_length: int
+    max_length: int = Field(description="Chunk length limit (ids, [CLS]/[SEP] included).")
     overlap: int
-    bucket: int
+    longest_chunk: int = Field(description="Ids in this narrative's longest chunk.")
+    bucket: int = Field(description="Length every chunk was padded to for the model.")
 
 
 class Coverage(BaseModel):

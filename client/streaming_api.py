@@ -198,7 +198,7 @@ class _Bodies:
     def result(self, c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
         plan, bundle = self.service.plan, self.service.bundle
         precision = bundle.metadata.get("precision") if bundle else None
-        return classification_body(c, plan.overlap if plan else 0, precision, include_chunks)
+        return classification_body(c, plan, precision, include_chunks)
 
     @staticmethod
     def stats(stats: StreamStats) -> StreamStatsBody:

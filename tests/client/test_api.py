@@ -86,6 +86,9 @@ def test_classify_matches_pytorch_and_aggregation(gateway, tiny_checkpoint_v2: P
     assert body["coverage"]["tokens"] == body["coverage"]["tokens_classified"]
     assert [c["index"] for c in body["chunk_predictions"]] == list(range(len(chunks)))
     assert body["model_info"]["version"] == "2"
+    info = body["model_info"]
+    assert info["max_length"] == 512  # the chunk limit, not this narrative's length
+    assert info["longest_chunk"] == max(c.length for c in chunks) <= info["bucket"]
     assert body["escalation"]["enabled"] is True
     assert set(body["timings"]) == {"tokenize_ms", "inference_ms", "aggregate_ms", "total_ms"}
     assert response.headers["X-Request-ID"] == body["request_id"]
