@@ -113,6 +113,28 @@ def _parse(record: RequestRecord, response: httpx.Response) -> None:
     record.main_category = main if isinstance(main, str) else None
 
 
+async def _classify(
+    client: httpx.AsyncClient, items: Sequence[WorkItem], index: int, run_start: float, t0: float
+) -> RequestRecord:
+    """POST one workload narrative; latency counts from `t0` (send or scheduled arrival)."""
+    item = items[index]
+    record = RequestRecord(
+        index=index,
+        started_s=t0 - run_start,
+        latency_s=0.0,
+        status=0,
+        narrative_tokens=item.n_tokens,
+    )
+    try:
+        response = await client.post(CLASSIFY_PATH, json={"narrative": item.narrative})
+        record.status = response.status_code
+        _parse(record, response)
+    except httpx.HTTPError as exc:
+        record.error = type(exc).__name__
+    record.latency_s = time.perf_counter() - t0
+    return record
+
+
 async def run_closed_loop(
     url: str,
     items: Sequence[WorkItem],
@@ -148,23 +170,7 @@ async def run_closed_loop(
         while issued < max_requests and time.perf_counter() < deadline:
             index = order[issued % len(order)]
             issued += 1
-            item = items[index]
-            sent = time.perf_counter()
-            record = RequestRecord(
-                index=index,
-                started_s=sent - started,
-                latency_s=0.0,
-                status=0,
-                narrative_tokens=item.n_tokens,
-            )
-            try:
-                response = await client.post(CLASSIFY_PATH, json={"narrative": item.narrative})
-                record.status = response.status_code
-                record.latency_s = time.perf_counter() - sent
-                _parse(record, response)
-            except httpx.HTTPError as exc:
-                record.latency_s = time.perf_counter() - sent
-                record.error = type(exc).__name__
+            record = await _classify(client, items, index, started, time.perf_counter())
             finished_at = max(finished_at, time.perf_counter())
             result.records.append(record)
 
@@ -205,22 +211,8 @@ async def run_open_loop(
 
     async def one(client: httpx.AsyncClient, index: int, arrival: float) -> None:
         nonlocal finished_at
-        item = items[index]
-        record = RequestRecord(
-            index=index,
-            started_s=arrival - started,
-            latency_s=0.0,
-            status=0,
-            narrative_tokens=item.n_tokens,
-        )
         async with slots:
-            try:
-                response = await client.post(CLASSIFY_PATH, json={"narrative": item.narrative})
-                record.status = response.status_code
-                _parse(record, response)
-            except httpx.HTTPError as exc:
-                record.error = type(exc).__name__
-        record.latency_s = time.perf_counter() - arrival
+            record = await _classify(client, items, index, started, arrival)
         finished_at = max(finished_at, time.perf_counter())
         result.records.append(record)
 
