@@ -3,7 +3,8 @@
     python -m bench.compare --concurrency 1,4,16 --duration-s 30 [--checkpoint DIR]
 
 1. the checkpoint (default: a MiniLM-sized random-init one in the production format) is
-   exported as fp32-opt (version 1) and int8 (version 2) into a temporary model repository;
+   exported as fp32-opt (version 1) and int8 (version 2; `--int8-precision int8-block` for
+   the block-wise recipe) into a temporary model repository;
 2. Triton and two gateways (one pinned to each version with TRIAGE_MODEL_VERSION) and the
    baseline server (`bench.baseline_server`, same checkpoint) start on free loopback ports;
 3. the numpy fp32 matmul ceiling is measured first, while none of them has work;
@@ -67,6 +68,7 @@ from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 VERSIONS = {"fp32": (1, "fp32-opt"), "int8": (2, "int8")}
+INT8_PRECISIONS = ("int8", "int8-block")
 # Top-level keys of report.json; the smoke test checks every one is present.
 REPORT_FIELDS = (
     "created_at",
@@ -141,6 +143,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="default bench/results/<time>")
     parser.add_argument(
         "--baseline-threads", type=int, default=0, help="torch threads (0: torch's default)"
+    )
+    parser.add_argument(
+        "--int8-precision",
+        choices=INT8_PRECISIONS,
+        default="int8",
+        help="export recipe of the int8 side (export/onnx_export.py)",
     )
     parser.add_argument("--quick", action="store_true", help="tiny model, few requests (smoke)")
     return parser.parse_args(argv)
@@ -227,11 +235,15 @@ def measure_ceiling(seconds: float) -> dict[str, float]:
     }
 
 
-def export_versions(checkpoint: Path, repository: Path) -> dict[str, dict]:
+def export_versions(
+    checkpoint: Path, repository: Path, int8_precision: str = "int8"
+) -> dict[str, dict]:
     from export.pipeline import export_checkpoint
 
     exported = {}
     for side, (version, precision) in VERSIONS.items():
+        if side == "int8":
+            precision = int8_precision
         log(f"exporting {precision} as version {version}")
         # No agreement bar here: the benchmark measures int8 as it is and reports its
         # agreement with fp32 (the export command enforces the bar).
@@ -471,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         log(f"measuring the fp32 matmul ceiling ({config.ceiling_s} s)")
         ceiling = measure_ceiling(config.ceiling_s)
         repository = work / "model_repository"
-        exported = export_versions(checkpoint, repository)
+        exported = export_versions(checkpoint, repository, args.int8_precision)
 
         log("starting Triton, gateways and the baseline")
         stack = Stack(checkpoint, repository, out / "logs", config.timeout_s, args.baseline_threads)

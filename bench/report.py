@@ -224,7 +224,8 @@ def render_markdown(report: Mapping[str, object]) -> str:
         "",
         "Sides: **baseline** = today's path (FastAPI + PyTorch fp32 eager, one worker, every "
         "chunk padded to 512, batch size 1, chunks one after another); **fp32** / **int8** = "
-        "gateway + Triton (Python backend + ONNX Runtime) serving the fp32-opt / int8 export, "
+        "gateway + Triton (Python backend + ONNX Runtime) serving the fp32-opt / "
+        f"{report['export']['int8']['precision']} export, "
         "pinned with TRIAGE_MODEL_VERSION. Closed loop, "
         f"{report['settings']['duration_s']} s or {report['settings']['requests']} requests "
         "per run, whichever ends first; every run starts at the same workload position. "

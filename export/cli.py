@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from export.layout import PRECISIONS
 from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
 
 
@@ -104,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--checkpoint", required=True, help="checkpoint folder or hub id")
     exp.add_argument("--repository", type=Path, default=DEFAULT_REPOSITORY)
     exp.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
-    exp.add_argument("--precision", choices=("fp32", "fp32-opt", "int8", "fp16"), default="int8")
+    exp.add_argument("--precision", choices=PRECISIONS, default="int8")
     exp.add_argument("--version", type=int, default=None, help="default: highest + 1")
     exp.add_argument("--parity-texts", type=Path, default=None, help="JSON/JSONL with narrative")
     exp.add_argument("--max-texts", type=int, default=500)

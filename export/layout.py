@@ -13,6 +13,9 @@ from pathlib import Path
 
 HEADS: tuple[str, ...] = ("main", "sub", "intervention", "priority")
 
+# Graph precisions the export writes: see export/onnx_export.py for how each is made.
+PRECISIONS: tuple[str, ...] = ("fp32", "fp32-opt", "int8", "int8-block", "fp16")
+
 LABEL_FILES: dict[str, str] = {
     "main": "main_categories.json",
     "sub": "sub_categories.json",

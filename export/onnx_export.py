@@ -11,7 +11,13 @@ Tooling, and why:
   kept, so both precisions answer the same Triton tensor types.
 - int8: onnxruntime's `quantize_dynamic` directly, because optimum's `ORTQuantizer` fails on
   an already-fused graph; QInt8 weights with per-channel scales (QUInt8 gives no speed-up on
-  these CPUs).
+  these CPUs). Activations get one scale per tensor, computed at run time.
+- int8-block: onnxruntime's `MatMulNBitsQuantizer` (optimum has no block-wise recipe):
+  8-bit weights in blocks of 128 input channels, and at accuracy level 4 the activations are
+  quantized to int8 at run time per row and block, so one outlier channel or token no longer
+  sets the scale of the whole tensor. Slower than int8, but it keeps the answers (README,
+  "int8"). The fused Attention op's QKV projection stays fp32: MatMulNBits only replaces
+  MatMul.
 """
 
 from __future__ import annotations
@@ -20,10 +26,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from export.layout import HEADS, OUTPUT_NAMES
+from export.layout import HEADS, OUTPUT_NAMES, PRECISIONS
 from export.model import Checkpoint
 
-PRECISIONS = ("fp32", "fp32-opt", "int8", "fp16")
+# int8-block: weights quantized in blocks of this many input channels. 128 was as exact as 32
+# on the demo model (main-category agreement 1.0 vs 0.9975 on 400 texts) and faster (1.26x
+# vs 1.10x fp32); it is the largest block that divides the hidden sizes of both models.
+INT8_BLOCK_SIZE = 128
+# MatMulNBits accuracy level 4: int8 activations and int8 dot products (AVX512-VNNI/AMX).
+INT8_BLOCK_ACCURACY_LEVEL = 4
 OPSET = 17
 
 
@@ -101,6 +112,22 @@ def _quantize_int8(optimized_path: Path, out_path: Path) -> Path:
     return out_path
 
 
+def _quantize_int8_block(optimized_path: Path, out_path: Path) -> Path:
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    quantizer = MatMulNBitsQuantizer(
+        onnx.load(str(optimized_path)),
+        bits=8,
+        block_size=INT8_BLOCK_SIZE,
+        is_symmetric=True,
+        accuracy_level=INT8_BLOCK_ACCURACY_LEVEL,
+    )
+    quantizer.process()
+    quantizer.model.save_model_to_file(str(out_path), use_external_data_format=False)
+    return out_path
+
+
 def export_onnx(checkpoint: Checkpoint, precision: str, work_dir: Path) -> tuple[Path, Path]:
     """Returns (the graph for `precision`, the plain fp32 graph it was derived from)."""
     if precision not in PRECISIONS:
@@ -113,4 +140,6 @@ def export_onnx(checkpoint: Checkpoint, precision: str, work_dir: Path) -> tuple
     optimized = _optimize(checkpoint, fp32, work_dir / "model.opt.onnx")
     if precision == "fp32-opt":
         return optimized, fp32
+    if precision == "int8-block":
+        return _quantize_int8_block(optimized, work_dir / "model.int8-block.onnx"), fp32
     return _quantize_int8(optimized, work_dir / "model.int8.onnx"), fp32

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from export.layout import PRECISIONS
 from training.data import read_records, split_records
 from training.finetune import METRICS, TrainConfig
 from training.registry import DEFAULT_ROOT, Registry, RegistryError, train_next
@@ -199,9 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     promote = with_registry(sub.add_parser("promote", help="export a version to Triton"))
     promote.add_argument("version")
-    promote.add_argument(
-        "--precision", choices=("fp32", "fp32-opt", "int8", "fp16"), default="fp32"
-    )
+    promote.add_argument("--precision", choices=PRECISIONS, default="fp32")
     promote.add_argument("--repository", type=Path, default=Path("model_repository"))
     promote.add_argument("--model-name", default=None)
     promote.set_defaults(func=cmd_promote)

@@ -28,7 +28,18 @@ MAY_BE_NULL = {"gateway_cpu_share"}
 def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench") / "report"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench.compare", "--quick", "--out", str(out)],
+        # The int8 side takes the block-wise recipe here; the default one (int8) is what
+        # tests/export covers with the same export pipeline.
+        [
+            sys.executable,
+            "-m",
+            "bench.compare",
+            "--quick",
+            "--int8-precision",
+            "int8-block",
+            "--out",
+            str(out),
+        ],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -71,6 +82,7 @@ def test_report_has_every_field(quick_report: Path) -> None:
     assert set(report["gateway_cpu_share_at_max_concurrency"]) == {"fp32", "int8"}
     assert report["ceiling"]["numpy_fp32_matmul_gflops"] > 0
     assert set(report["export"]) == {"fp32", "int8"}
+    assert report["export"]["int8"]["precision"] == "int8-block"
     assert all(v is not None for v in report["padding"].values())
     # Agreement covers the whole workload, whatever the timed runs reached.
     assert (

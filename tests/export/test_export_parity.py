@@ -17,7 +17,7 @@ from export.pipeline import DEFAULT_GENERATED_TEXTS, export_checkpoint
 from export.sample_texts import SAMPLE_NARRATIVES
 
 
-@pytest.mark.parametrize("precision", ["fp32", "fp32-opt", "int8", "fp16"])
+@pytest.mark.parametrize("precision", ["fp32", "fp32-opt", "int8", "int8-block", "fp16"])
 def test_each_precision_exports_and_passes_parity(
     precision: str, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -38,6 +38,19 @@ def test_each_precision_exports_and_passes_parity(
     assert metadata["precision"] == precision
     assert metadata["parity"]["passed"] is True
     assert len(metadata["source_sha256"]) == 64
+
+
+@pytest.mark.parametrize(
+    ("precision", "quantized_ops"),
+    [("int8", {"DynamicQuantizeLinear", "MatMulInteger"}), ("int8-block", {"MatMulNBits"})],
+)
+def test_int8_recipes_replace_the_matmuls(
+    precision: str, quantized_ops: set[str], tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    path, _ = export_onnx(load_checkpoint(tiny_checkpoint), precision, tmp_path)
+    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
+    assert quantized_ops <= ops
+    assert "MatMul" not in ops, "every MatMul of the encoder is quantized"
 
 
 def test_graph_has_named_inputs_outputs_and_dynamic_axes(tiny_checkpoint: Path, tmp_path: Path):
