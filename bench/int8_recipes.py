@@ -35,7 +35,8 @@ def _node_names(model_path: Path, keep: Callable[[object], bool]) -> list[str]:
 
 
 def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
-    """quantize_dynamic keyword arguments per recipe; "weight_only_8bit" is MatMulNBits."""
+    """quantize_dynamic keyword arguments per recipe; "int8_block" is the export's int8-block
+    (MatMulNBits)."""
 
     def per_channel_except(keep: Callable[[object], bool]) -> Recipe:
         return {"per_channel": True, "nodes_to_exclude": _node_names(fused, keep)}
@@ -57,22 +58,17 @@ def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
         "fp32_attention": per_channel_except(
             lambda n: n.op_type == "Attention" or "out_lin" in n.name
         ),
-        "weight_only_8bit": {},
+        "int8_block": {},
     }
 
 
 def quantize(fused: Path, out: Path, name: str, recipe: Recipe) -> Path:
     import onnx
 
-    if name == "weight_only_8bit":
-        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    if name == "int8_block":
+        from export.onnx_export import _quantize_int8_block
 
-        quantizer = MatMulNBitsQuantizer(
-            onnx.load(str(fused)), bits=8, block_size=32, is_symmetric=True, accuracy_level=4
-        )
-        quantizer.process()
-        quantizer.model.save_model_to_file(str(out), False)
-        return out
+        return _quantize_int8_block(fused, out)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(

@@ -11,14 +11,14 @@ from export.layout import HEADS
 def test_recipes_run_and_report_agreement_per_head(tiny_checkpoint: Path) -> None:
     report = compare(
         tiny_checkpoint,
-        ["per_channel", "fp32_last_layer", "weight_only_8bit"],
+        ["per_channel", "fp32_last_layer", "int8_block"],
         n_texts=12,
         seed=3,
         max_length=64,
         threads=1,
     )
     assert report["texts"] == 12 and report["max_length"] == 64
-    assert set(report["recipes"]) == {"per_channel", "fp32_last_layer", "weight_only_8bit"}
+    assert set(report["recipes"]) == {"per_channel", "fp32_last_layer", "int8_block"}
     for name, result in report["recipes"].items():
         assert set(result["agreement"]) == set(HEADS), name
         assert all(0.0 <= v <= 1.0 for v in result["agreement"].values()), name
