@@ -35,11 +35,17 @@ def _node_names(model_path: Path, keep: Callable[[object], bool]) -> list[str]:
 
 
 def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
-    """quantize_dynamic keyword arguments per recipe; "int8_block" is the export's int8-block
-    (MatMulNBits)."""
+    """quantize_dynamic keyword arguments per recipe; a recipe with a "block" key is
+    MatMulNBits (bits, block size, accuracy level 4); "int8_block" is the export's own."""
 
     def per_channel_except(keep: Callable[[object], bool]) -> Recipe:
         return {"per_channel": True, "nodes_to_exclude": _node_names(fused, keep)}
+
+    def per_channel_only(keep: Callable[[object], bool]) -> Recipe:
+        return {"per_channel": True, "nodes_to_quantize": _node_names(fused, keep)}
+
+    def matmul_in(part: str) -> Callable[[object], bool]:
+        return lambda n: n.op_type == "MatMul" and part in n.name
 
     def layer(k: int) -> Callable[[object], bool]:
         return lambda n: f"layer.{k}/" in n.name or n.name == f"Attention_{k}"
@@ -58,7 +64,15 @@ def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
         "fp32_attention": per_channel_except(
             lambda n: n.op_type == "Attention" or "out_lin" in n.name
         ),
+        "only_attention": per_channel_only(lambda n: n.op_type == "Attention"),
+        "only_out_lin": per_channel_only(matmul_in("out_lin")),
+        "only_ffn_input": per_channel_only(matmul_in("ffn/lin1")),
+        "only_ffn_output": per_channel_only(matmul_in("ffn/lin2")),
         "int8_block": {},
+        "block_8bit_32": {"bits": 8, "block": 32},
+        "block_8bit_256": {"bits": 8, "block": 256},
+        "block_4bit_32": {"bits": 4, "block": 32},
+        "block_4bit_128": {"bits": 4, "block": 128},
     }
 
 
@@ -69,6 +83,19 @@ def quantize(fused: Path, out: Path, name: str, recipe: Recipe) -> Path:
         from export.onnx_export import _quantize_int8_block
 
         return _quantize_int8_block(fused, out)
+    if "block" in recipe:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+        quantizer = MatMulNBitsQuantizer(
+            onnx.load(str(fused)),
+            bits=int(recipe["bits"]),  # type: ignore[call-overload]
+            block_size=int(recipe["block"]),  # type: ignore[call-overload]
+            is_symmetric=True,
+            accuracy_level=4,
+        )
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
+        return out
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(

@@ -7,18 +7,21 @@ from pathlib import Path
 from bench.int8_recipes import compare, recipes
 from export.layout import HEADS
 
+# One of each kind: per-channel, some nodes kept in fp32, only some quantized, MatMulNBits.
+NAMES = ("per_channel", "fp32_last_layer", "only_ffn_input", "int8_block", "block_4bit_32")
+
 
 def test_recipes_run_and_report_agreement_per_head(tiny_checkpoint: Path) -> None:
     report = compare(
         tiny_checkpoint,
-        ["per_channel", "fp32_last_layer", "int8_block"],
+        list(NAMES),
         n_texts=12,
         seed=3,
         max_length=64,
         threads=1,
     )
     assert report["texts"] == 12 and report["max_length"] == 64
-    assert set(report["recipes"]) == {"per_channel", "fp32_last_layer", "int8_block"}
+    assert set(report["recipes"]) == set(NAMES)
     for name, result in report["recipes"].items():
         assert set(result["agreement"]) == set(HEADS), name
         assert all(0.0 <= v <= 1.0 for v in result["agreement"].values()), name
@@ -36,3 +39,5 @@ def test_layer_recipes_exclude_nodes_of_that_layer(tiny_checkpoint: Path, tmp_pa
     excluded = table["fp32_last_layer"]["nodes_to_exclude"]
     assert excluded and all(f"layer.{last}/" in n or n == f"Attention_{last}" for n in excluded)
     assert table["per_tensor"] == {}
+    quantized = table["only_ffn_input"]["nodes_to_quantize"]
+    assert len(quantized) == last + 1 and all("ffn/lin1" in n for n in quantized)
