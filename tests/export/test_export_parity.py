@@ -53,6 +53,31 @@ def test_int8_recipes_replace_the_matmuls(
     assert "MatMul" not in ops, "every MatMul of the encoder is quantized"
 
 
+def test_int8_block_answers_do_not_depend_on_the_rest_of_the_batch(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Triton batches chunks of different narratives together; with one activation scale per
+    tensor (int8) a chunk's logits move with its batch-mates, with per-row block scales
+    (int8-block) they must not."""
+    import onnxruntime as ort
+
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 30000, size=(2, 64))
+    mask = np.ones_like(ids)
+    mask[0, 40:] = 0
+    moved = {}
+    for precision in ("int8", "int8-block"):
+        path, _ = export_onnx(load_checkpoint(tiny_checkpoint), precision, tmp_path / precision)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        alone = session.run(None, {"input_ids": ids[:1], "attention_mask": mask[:1]})
+        batched = session.run(None, {"input_ids": ids, "attention_mask": mask})
+        pairs = zip(alone, batched, strict=True)
+        moved[precision] = max(float(np.abs(a[0] - b[0]).max()) for a, b in pairs)
+    assert moved["int8-block"] <= 1e-5
+    # The contrast shows the test can tell the two apart on this model.
+    assert moved["int8"] > 1e-3
+
+
 def test_graph_has_named_inputs_outputs_and_dynamic_axes(tiny_checkpoint: Path, tmp_path: Path):
     path, _ = export_onnx(load_checkpoint(tiny_checkpoint), "fp32", tmp_path)
     graph = onnx.load(str(path)).graph
