@@ -79,23 +79,12 @@ def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
 def quantize(fused: Path, out: Path, name: str, recipe: Recipe) -> Path:
     import onnx
 
-    if name == "int8_block":
-        from export.onnx_export import _quantize_int8_block
+    if name == "int8_block" or "block" in recipe:
+        from export.onnx_export import INT8_BLOCK_SIZE, _quantize_int8_block
 
-        return _quantize_int8_block(fused, out)
-    if "block" in recipe:
-        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-
-        quantizer = MatMulNBitsQuantizer(
-            onnx.load(str(fused)),
-            bits=int(recipe["bits"]),  # type: ignore[call-overload]
-            block_size=int(recipe["block"]),  # type: ignore[call-overload]
-            is_symmetric=True,
-            accuracy_level=4,
-        )
-        quantizer.process()
-        quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
-        return out
+        bits = int(recipe.get("bits", 8))  # type: ignore[call-overload]
+        block = int(recipe.get("block", INT8_BLOCK_SIZE))  # type: ignore[call-overload]
+        return _quantize_int8_block(fused, out, bits, block)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(

@@ -112,14 +112,17 @@ def _quantize_int8(optimized_path: Path, out_path: Path) -> Path:
     return out_path
 
 
-def _quantize_int8_block(optimized_path: Path, out_path: Path) -> Path:
+def _quantize_int8_block(
+    optimized_path: Path, out_path: Path, bits: int = 8, block_size: int = INT8_BLOCK_SIZE
+) -> Path:
+    """`bits` and `block_size` other than the defaults only for bench.int8_recipes."""
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     quantizer = MatMulNBitsQuantizer(
         onnx.load(str(optimized_path)),
-        bits=8,
-        block_size=INT8_BLOCK_SIZE,
+        bits=bits,
+        block_size=block_size,
         is_symmetric=True,
         accuracy_level=INT8_BLOCK_ACCURACY_LEVEL,
     )
