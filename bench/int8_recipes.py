@@ -35,8 +35,10 @@ def _node_names(model_path: Path, keep: Callable[[object], bool]) -> list[str]:
 
 
 def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
-    """quantize_dynamic keyword arguments per recipe; a recipe with a "block" key is
-    MatMulNBits (bits, block size, accuracy level 4); "int8_block" is the export's own."""
+    """quantize_dynamic keyword arguments per recipe; a recipe with a "block" key goes through
+    the export's int8-block quantizer (MatMulNBits) with those bits and block size instead;
+    "int8_block" is the export's own setting."""
+    from export.onnx_export import INT8_BLOCK_SIZE
 
     def per_channel_except(keep: Callable[[object], bool]) -> Recipe:
         return {"per_channel": True, "nodes_to_exclude": _node_names(fused, keep)}
@@ -68,7 +70,7 @@ def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
         "only_out_lin": per_channel_only(matmul_in("out_lin")),
         "only_ffn_input": per_channel_only(matmul_in("ffn/lin1")),
         "only_ffn_output": per_channel_only(matmul_in("ffn/lin2")),
-        "int8_block": {},
+        "int8_block": {"bits": 8, "block": INT8_BLOCK_SIZE},
         "block_8bit_32": {"bits": 8, "block": 32},
         "block_8bit_256": {"bits": 8, "block": 256},
         "block_4bit_32": {"bits": 4, "block": 32},
@@ -79,11 +81,10 @@ def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
 def quantize(fused: Path, out: Path, name: str, recipe: Recipe) -> Path:
     import onnx
 
-    if name == "int8_block" or "block" in recipe:
-        from export.onnx_export import INT8_BLOCK_SIZE, _quantize_int8_block
+    if "block" in recipe:
+        from export.onnx_export import _quantize_int8_block
 
-        bits = int(recipe.get("bits", 8))  # type: ignore[call-overload]
-        block = int(recipe.get("block", INT8_BLOCK_SIZE))  # type: ignore[call-overload]
+        bits, block = int(recipe["bits"]), int(recipe["block"])  # type: ignore[call-overload]
         return _quantize_int8_block(fused, out, bits, block)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

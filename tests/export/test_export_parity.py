@@ -65,9 +65,10 @@ def test_int8_block_answers_do_not_depend_on_the_rest_of_the_batch(
     ids = rng.integers(1000, 30000, size=(2, 64))
     mask = np.ones_like(ids)
     mask[0, 40:] = 0
+    checkpoint = load_checkpoint(tiny_checkpoint)
     moved = {}
     for precision in ("int8", "int8-block"):
-        path, _ = export_onnx(load_checkpoint(tiny_checkpoint), precision, tmp_path / precision)
+        path, _ = export_onnx(checkpoint, precision, tmp_path / precision)
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         alone = session.run(None, {"input_ids": ids[:1], "attention_mask": mask[:1]})
         batched = session.run(None, {"input_ids": ids, "attention_mask": mask})
