@@ -36,9 +36,12 @@ def _node_names(model_path: Path, keep: Callable[[object], bool]) -> list[str]:
 
 def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
     """quantize_dynamic keyword arguments per recipe; a recipe with a "block" key goes through
-    the export's int8-block quantizer (MatMulNBits) with those bits and block size instead;
-    "int8_block" is the export's own setting."""
+    the export's int8-block quantizer (MatMulNBits) with those bits and block size instead,
+    one with an "outliers" key through the export's int8 quantizer (outlier channels split
+    off, then per-channel int8) with that many channels. "int8" and "int8_block" are the
+    export's own settings."""
     from export.onnx_export import INT8_BLOCK_SIZE
+    from export.outlier_split import OUTLIER_CHANNELS
 
     def per_channel_except(keep: Callable[[object], bool]) -> Recipe:
         return {"per_channel": True, "nodes_to_exclude": _node_names(fused, keep)}
@@ -58,6 +61,9 @@ def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
     return {
         "per_tensor": {},
         "per_channel": {"per_channel": True},
+        "int8": {"outliers": OUTLIER_CHANNELS},
+        "outliers_4": {"outliers": 4},
+        "outliers_16": {"outliers": 16},
         "per_channel_reduce_range": {"per_channel": True, "reduce_range": True},
         "fp32_first_layer": per_channel_except(layer(0)),
         "fp32_last_layer": per_channel_except(layer(n_layers - 1)),
@@ -78,9 +84,15 @@ def recipes(fused: Path, n_layers: int) -> dict[str, Recipe]:
     }
 
 
-def quantize(fused: Path, out: Path, name: str, recipe: Recipe) -> Path:
+def quantize(
+    fused: Path, out: Path, recipe: Recipe, calibration: list[tuple[np.ndarray, np.ndarray]]
+) -> Path:
     import onnx
 
+    if "outliers" in recipe:
+        from export.onnx_export import _quantize_int8
+
+        return _quantize_int8(fused, out, calibration, int(recipe["outliers"]))  # type: ignore[call-overload]
     if "block" in recipe:
         from export.onnx_export import _quantize_int8_block
 
@@ -154,6 +166,7 @@ def compare(
 ) -> dict[str, object]:
     from export.model import load_checkpoint
     from export.onnx_export import _optimize, export_fp32
+    from export.outlier_split import calibration_batches
 
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)
@@ -165,9 +178,12 @@ def compare(
         reference = session(fused, threads)
         expected = all_logits(reference, inputs)
         table = recipes(fused, int(loaded.model.config.n_layers))
+        calibration = list(calibration_batches(loaded))
         results: dict[str, object] = {}
         for name in names or list(table):
-            graph = session(quantize(fused, work_dir / f"{name}.onnx", name, table[name]), threads)
+            graph = session(
+                quantize(fused, work_dir / f"{name}.onnx", table[name], calibration), threads
+            )
             logits = all_logits(graph, inputs)
             agreement = {
                 head: round(float((logits[h].argmax(1) == expected[h].argmax(1)).mean()), 4)

@@ -7,8 +7,17 @@ from pathlib import Path
 from bench.int8_recipes import compare, recipes
 from export.layout import HEADS
 
-# One of each kind: per-channel, some nodes kept in fp32, only some quantized, MatMulNBits.
-NAMES = ("per_channel", "fp32_last_layer", "only_ffn_input", "int8_block", "block_4bit_32")
+# One of each kind: per-channel, some nodes kept in fp32, only some quantized, outlier split
+# (the export's int8), MatMulNBits.
+NAMES = (
+    "per_channel",
+    "fp32_last_layer",
+    "only_ffn_input",
+    "int8",
+    "outliers_4",
+    "int8_block",
+    "block_4bit_32",
+)
 
 
 def test_recipes_run_and_report_agreement_per_head(tiny_checkpoint: Path) -> None:

@@ -48,9 +48,15 @@ def test_int8_recipes_replace_the_matmuls(
     precision: str, quantized_ops: set[str], tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     path, _ = export_onnx(load_checkpoint(tiny_checkpoint), precision, tmp_path)
-    ops = {n.op_type for n in onnx.load(str(path)).graph.node}
-    assert quantized_ops <= ops
-    assert "MatMul" not in ops, "every MatMul of the encoder is quantized"
+    nodes = onnx.load(str(path)).graph.node
+    assert quantized_ops <= {n.op_type for n in nodes}
+    # Every MatMul of the encoder is quantized, except (int8) the small products over the
+    # FFN inputs' outlier channels, which stay fp32 on purpose.
+    fp32_matmuls = [n.name for n in nodes if n.op_type == "MatMul"]
+    if precision == "int8":
+        assert fp32_matmuls and all(name.endswith("_outliers") for name in fp32_matmuls)
+    else:
+        assert fp32_matmuls == []
 
 
 def test_int8_block_answers_do_not_depend_on_the_rest_of_the_batch(
