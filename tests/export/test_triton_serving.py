@@ -198,3 +198,35 @@ def test_serve_triton_command_stops_triton_on_sigterm(model_repository: Path, tm
     assert process.wait(30) == 0
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/health/live", timeout=2)
+
+
+def test_quantized_versions_serve_what_onnx_runtime_computes(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """int8 (outlier split: Gather/Mul/Add around the quantized FFN MatMuls) and int8-block
+    (MatMulNBits) run in Triton's Python backend exactly as in a plain ONNX Runtime session."""
+    import onnxruntime as ort
+    from conftest import start_triton
+
+    from export.pipeline import export_checkpoint
+
+    repository = tmp_path / "repo"
+    versions = {}
+    for precision in ("int8", "int8-block"):
+        result = export_checkpoint(str(tiny_checkpoint), repository, MODEL, precision)
+        versions[precision] = result.version_dir
+    ids, mask = _batch(7)
+    server = start_triton(repository, tmp_path / "triton.log")
+    try:
+        client = httpclient.InferenceServerClient(url=server.http_url)
+        for precision, version_dir in versions.items():
+            session = ort.InferenceSession(
+                str(version_dir / "model.onnx"), providers=["CPUExecutionProvider"]
+            )
+            direct = session.run(None, {"input_ids": ids, "attention_mask": mask})
+            expected = dict(zip(HEADS, direct, strict=True))
+            served = client.infer(MODEL, _inputs(httpclient, ids, mask), version_dir.name)
+            _assert_matches(_decode(served), expected)
+            assert json.loads((version_dir / "metadata.json").read_text())["precision"] == precision
+    finally:
+        server.stop()
