@@ -65,6 +65,8 @@ def test_split_is_exact_in_fp32_and_finds_the_outlier_channel(
 
 
 def _tensor(path: Path, name: str, batches: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The named [batch, seq, channels] tensor at real tokens: padded positions hold values
+    no output depends on (the int8 graph zeroes part of them)."""
     model = onnx.load(str(path))
     model.graph.output.append(
         onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
@@ -72,7 +74,7 @@ def _tensor(path: Path, name: str, batches: list[tuple[np.ndarray, np.ndarray]])
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return np.concatenate(
         [
-            session.run([name], {"input_ids": i, "attention_mask": m})[0].reshape(-1)
+            session.run([name], {"input_ids": i, "attention_mask": m})[0][m == 1].reshape(-1)
             for i, m in batches
         ]
     )
@@ -91,6 +93,29 @@ def test_split_keeps_int8_closer_to_fp32(outlier_checkpoint: Checkpoint, tmp_pat
     plain_error = float(np.abs(_tensor(plain, lin1, batches) - reference).mean())
     split_error = float(np.abs(_tensor(split, lin1, batches) - reference).mean())
     assert split_error < plain_error / 3, (split_error, plain_error)
+
+
+def test_padded_positions_do_not_reach_the_quantized_lin1_input(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    checkpoint = load_checkpoint(tiny_checkpoint)
+    fused, _ = export_onnx(checkpoint, "fp32-opt", tmp_path)
+    split = tmp_path / "split.onnx"
+    split_outlier_channels(fused, split, _batches(checkpoint, 0), k=2)
+    lin1 = "/distilbert/transformer/layer.0/ffn/lin1/MatMul"
+    ids, mask = next(b for b in _batches(checkpoint, 1) if b[0].shape == (8, 64))
+    assert 0 < mask.sum() < mask.size
+    model = onnx.load(str(split))
+    for name in (f"{lin1}_in_x", f"{lin1}_real_x"):
+        model.graph.output.append(
+            onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+        )
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    inliers, real = session.run(
+        [f"{lin1}_in_x", f"{lin1}_real_x"], {"input_ids": ids, "attention_mask": mask}
+    )
+    assert np.all(inliers[mask == 0] == 0) and np.all(real[mask == 0] == 0)
+    assert np.abs(inliers[mask == 1]).max() > 0
 
 
 def test_split_needs_ffn_matmuls(tiny_checkpoint: Path, tmp_path: Path) -> None:
