@@ -63,6 +63,7 @@ from bench.workload import (
     write_workload,
 )
 from client.buckets import DEFAULT_BUCKETS
+from client.settings import GatewaySettings
 from export.pipeline import trained_max_length
 from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
 
@@ -316,15 +317,18 @@ class Stack:
 
 def measure(
     stack: Stack, items: Sequence[WorkItem], config: Config
-) -> tuple[list[Measured], dict[str, dict[int, str]], dict[str, int]]:
-    """All timed runs, the main category answered per side and workload position, and how
-    many narratives had to be sent again to complete the agreement set."""
+) -> tuple[list[Measured], dict[str, dict[int, str]], dict[str, dict[int, float]], dict[str, int]]:
+    """All timed runs; the main category and its confidence answered per side and workload
+    position; how many narratives had to be sent again to complete the agreement set."""
     answers: dict[str, dict[int, str]] = {side: {} for side in SIDES}
+    confidences: dict[str, dict[int, float]] = {side: {} for side in SIDES}
 
     def collect(side: str, result: RunResult) -> None:
         for record in result.records:
             if record.ok and record.main_category is not None:
                 answers[side].setdefault(record.index, record.main_category)
+                if record.main_confidence is not None:
+                    confidences[side].setdefault(record.index, record.main_confidence)
 
     for side in SIDES:
         log(f"warming up {side}")
@@ -381,7 +385,7 @@ def measure(
                     order=missing,
                 ),
             )
-    return measured, answers, filled
+    return measured, answers, confidences, filled
 
 
 def measure_half_saturation(
@@ -488,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         log("starting Triton, gateways and the baseline")
         stack = Stack(checkpoint, repository, out / "logs", config.timeout_s, args.baseline_threads)
         try:
-            measured, answers, filled = measure(stack, items, config)
+            measured, answers, confidences, filled = measure(stack, items, config)
             half_saturation = measure_half_saturation(stack, items, measured, config)
         finally:
             stack.stop()
@@ -535,8 +539,14 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "if_bucketed_per_chunk": round(padding_ratio_per_chunk(items, plan.buckets), 4),
     }
     report["half_saturation"] = half_saturation
+    # The gateways' review band (TRIAGE_BAND_MEDIUM_FROM, inherited from this process): below
+    # it a case is flagged for a counsellor's review whichever precision answered.
+    review_below = GatewaySettings().band_medium_from
+    outside_review = [i for i, c in confidences["fp32"].items() if c >= review_below]
     report["agreement"] = {
         "int8_vs_fp32_main": agreement(answers, "int8", "fp32"),
+        "int8_vs_fp32_main_outside_review": agreement(answers, "int8", "fp32", outside_review),
+        "review_band_below": review_below,
         "fp32_vs_baseline_main": agreement(answers, "fp32", BASELINE),
         "filled_in_requests": filled,
     }

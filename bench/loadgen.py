@@ -51,6 +51,7 @@ class RequestRecord:
     chunks: int | None = None
     bucket: int | None = None
     main_category: str | None = None
+    main_confidence: float | None = None
     error: str | None = None  # exception type or HTTP status, never a body or text
 
     @property
@@ -111,6 +112,8 @@ def _parse(record: RequestRecord, response: httpx.Response) -> None:
     record.bucket = int(bucket) if isinstance(bucket, int) else None
     main = body.get("main_category")
     record.main_category = main if isinstance(main, str) else None
+    confidence = (body.get("confidence_scores") or {}).get("main_category")
+    record.main_confidence = float(confidence) if isinstance(confidence, int | float) else None
 
 
 async def _classify(

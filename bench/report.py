@@ -14,7 +14,7 @@ Definitions (also printed in the report):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bench.flops import ModelDims
@@ -129,11 +129,19 @@ def ratios(runs: Sequence[Mapping[str, object]]) -> dict[str, dict[str, float | 
 
 
 def agreement(
-    answers: Mapping[str, Mapping[int, str]], first: str, second: str
+    answers: Mapping[str, Mapping[int, str]],
+    first: str,
+    second: str,
+    among: Collection[int] | None = None,
 ) -> dict[str, float | int | None]:
-    common = sorted(set(answers.get(first, {})) & set(answers.get(second, {})))
+    """Share of the workload positions both sides answered (and in `among`, when given) where
+    their main categories are equal."""
+    common = set(answers.get(first, {})) & set(answers.get(second, {}))
+    if among is not None:
+        common &= set(among)
     agree = sum(answers[first][i] == answers[second][i] for i in common)
-    return {"narratives": len(common), "agree": agree, "rate": _round(agree / len(common), 4)}
+    rate = _round(agree / len(common), 4) if common else None
+    return {"narratives": len(common), "agree": agree, "rate": rate}
 
 
 def _worst(values: Iterable[float | None]) -> float | None:
@@ -377,6 +385,11 @@ def render_markdown(report: Mapping[str, object]) -> str:
         f"({agree['int8_vs_fp32_main']['agree']}/{agree['int8_vs_fp32_main']['narratives']}"
         f"; narratives the timed runs did not reach were sent once more to complete the set: "
         f"{agree['filled_in_requests']})",
+        f"* int8 vs fp32 where fp32 is not in the review band (main confidence >= "
+        f"{agree['review_band_below']}; the gateway flags lower ones for a counsellor's "
+        f"review): {_pct(agree['int8_vs_fp32_main_outside_review']['rate'])} "
+        f"({agree['int8_vs_fp32_main_outside_review']['agree']}/"
+        f"{agree['int8_vs_fp32_main_outside_review']['narratives']})",
         f"* fp32 (ONNX, bucketed) vs baseline (PyTorch, padded to 512): "
         f"{_pct(agree['fp32_vs_baseline_main']['rate'])} over the "
         f"{agree['fp32_vs_baseline_main']['narratives']} narratives the baseline answered",

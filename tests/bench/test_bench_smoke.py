@@ -89,6 +89,10 @@ def test_report_has_every_field(quick_report: Path) -> None:
         report["agreement"]["int8_vs_fp32_main"]["narratives"] == report["workload"]["narratives"]
     )
     assert report["agreement"]["int8_vs_fp32_main"]["rate"] is not None
+    # The confident subset is a subset (the random tiny model may leave it empty).
+    confident = report["agreement"]["int8_vs_fp32_main_outside_review"]
+    assert report["agreement"]["review_band_below"] == 0.60
+    assert confident["agree"] <= confident["narratives"] <= report["workload"]["narratives"]
     assert len(report["targets"]) == 6
     for side in ("fp32", "int8"):
         half = report["half_saturation"][side]
