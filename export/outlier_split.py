@@ -55,21 +55,29 @@ def _split_targets(model) -> list:  # model: onnx.ModelProto -> list[onnx.NodePr
     ]
 
 
-def channel_peaks(
-    model_path: Path, tensors: list[str], batches: Iterable[tuple[np.ndarray, np.ndarray]]
-) -> dict[str, np.ndarray]:
-    """The largest |value| per channel (last axis) of each named tensor, over real tokens."""
+def probe_session(model, tensors: Iterable[str]):  # (onnx.ModelProto) -> InferenceSession
+    """A CPU ONNX Runtime session of a copy of `model` that also outputs the named
+    intermediate float tensors."""
     import onnx
     import onnxruntime as ort
 
-    model = onnx.load(str(model_path))
-    known = {out.name for out in model.graph.output}
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    known = {out.name for out in probe.graph.output}
     for name in tensors:
         if name not in known:
-            model.graph.output.append(
+            probe.graph.output.append(
                 onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
             )
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+
+
+def channel_peaks(
+    model, tensors: list[str], batches: Iterable[tuple[np.ndarray, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """The largest |value| per channel (last axis) of each named tensor of `model` (an
+    onnx.ModelProto), over real tokens."""
+    session = probe_session(model, tensors)
     peaks: dict[str, np.ndarray] = {}
     for ids, mask in batches:
         real = mask.astype(bool)
@@ -97,7 +105,7 @@ def split_outlier_channels(
     targets = _split_targets(model)
     if not targets:
         raise ValueError(f"no FFN MatMul ({', '.join(SPLIT_PARTS)}) in {model_path}")
-    peaks = channel_peaks(model_path, sorted({node.input[0] for node in targets}), batches)
+    peaks = channel_peaks(model, sorted({node.input[0] for node in targets}), batches)
     initializers = {init.name: init for init in model.graph.initializer}
     target_names = {node.name for node in targets}
     # [batch, seq, 1] float: 1 at real tokens, 0 at padding.

@@ -13,7 +13,7 @@ import torch
 
 from export.model import Checkpoint, load_checkpoint
 from export.onnx_export import _quantize_int8, export_onnx
-from export.outlier_split import SPLIT_PARTS, split_outlier_channels
+from export.outlier_split import SPLIT_PARTS, probe_session, split_outlier_channels
 from export.parity import random_batches
 
 OUTLIER = 5  # the hidden channel the tests blow up
@@ -67,11 +67,7 @@ def test_split_is_exact_in_fp32_and_finds_the_outlier_channel(
 def _tensor(path: Path, name: str, batches: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
     """The named [batch, seq, channels] tensor at real tokens: padded positions hold values
     no output depends on (the int8 graph zeroes part of them)."""
-    model = onnx.load(str(path))
-    model.graph.output.append(
-        onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
-    )
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    session = probe_session(onnx.load(str(path)), [name])
     return np.concatenate(
         [
             session.run([name], {"input_ids": i, "attention_mask": m})[0][m == 1].reshape(-1)
@@ -105,15 +101,9 @@ def test_padded_positions_do_not_reach_the_quantized_lin1_input(
     lin1 = "/distilbert/transformer/layer.0/ffn/lin1/MatMul"
     ids, mask = next(b for b in _batches(checkpoint, 1) if b[0].shape == (8, 64))
     assert 0 < mask.sum() < mask.size
-    model = onnx.load(str(split))
-    for name in (f"{lin1}_in_x", f"{lin1}_real_x"):
-        model.graph.output.append(
-            onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
-        )
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    inliers, real = session.run(
-        [f"{lin1}_in_x", f"{lin1}_real_x"], {"input_ids": ids, "attention_mask": mask}
-    )
+    names = [f"{lin1}_in_x", f"{lin1}_real_x"]
+    session = probe_session(onnx.load(str(split)), names)
+    inliers, real = session.run(names, {"input_ids": ids, "attention_mask": mask})
     assert np.all(inliers[mask == 0] == 0) and np.all(real[mask == 0] == 0)
     assert np.abs(inliers[mask == 1]).max() > 0
 
