@@ -44,7 +44,8 @@ CALIBRATION_SEED = 2027  # not the demo model's (13), the parity check's (1001) 
 CALIBRATION_MAX_LENGTH = 256
 
 
-def _split_targets(model) -> list:  # model: onnx.ModelProto -> list[onnx.NodeProto]
+def split_targets(model) -> list:  # model: onnx.ModelProto -> list[onnx.NodeProto]
+    """The MatMuls `split_outlier_channels` rewrites: FFN projections with constant weights."""
     weights = {init.name for init in model.graph.initializer}
     return [
         node
@@ -102,7 +103,7 @@ def split_outlier_channels(
     from onnx import helper, numpy_helper
 
     model = onnx.load(str(model_path))
-    targets = _split_targets(model)
+    targets = split_targets(model)
     if not targets:
         raise ValueError(f"no FFN MatMul ({', '.join(SPLIT_PARTS)}) in {model_path}")
     peaks = channel_peaks(model, sorted({node.input[0] for node in targets}), batches)
