@@ -239,7 +239,8 @@ def render_markdown(report: Mapping[str, object]) -> str:
         "per run, whichever ends first; every run starts at the same workload position. "
         f"Threads: baseline torch {report['settings']['baseline_torch_threads']}, Triton's "
         f"ONNX Runtime intra-op {report['settings']['triton_onnxruntime_intra_op_threads']} "
-        f"in each of {report['settings'].get('triton_instances')} model instances.",
+        f"on each of {report['settings'].get('triton_row_workers') or 1} row threads in each "
+        f"of {report['settings'].get('triton_instances')} model instances.",
         "",
         "## Results",
         "",

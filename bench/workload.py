@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from client.buckets import DEFAULT_BUCKETS, check_buckets, choose_bucket
-from client.chunking import chunk_tokens, default_overlap
+from client.chunking import Chunk, chunk_tokens, default_overlap
 from client.tokenization import NarrativeTokenizer
 
 DEFAULT_N = 300
@@ -122,25 +122,38 @@ def generate_narratives(n: int, seed: int) -> tuple[list[dict], str]:
     return [{"id": r["id"], "narrative": r["narrative"]} for r in rows], "training.corpus"
 
 
+def narrative_chunks(
+    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan
+) -> list[tuple[int, list[Chunk]]]:
+    """(tokens, chunks) per text, exactly as the gateway cuts it."""
+    plan = plan.resolved()
+    return [
+        (
+            len(tokens),
+            chunk_tokens(
+                tokens,
+                text,
+                plan.max_length,
+                plan.overlap,
+                tokenizer.cls_id,
+                tokenizer.sep_id,
+                balanced=plan.balanced,
+            ),
+        )
+        for text, tokens in zip(texts, tokenizer.encode_batch(list(texts)), strict=True)
+    ]
+
+
 def layout(
     texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan
 ) -> list[tuple[int, tuple[int, ...], int]]:
     """(tokens, chunk lengths, bucket) per text, exactly as the gateway cuts and pads it."""
-    plan = plan.resolved()
+    buckets = plan.resolved().buckets
     result = []
-    for text, tokens in zip(texts, tokenizer.encode_batch(list(texts)), strict=True):
-        chunks = chunk_tokens(
-            tokens,
-            text,
-            plan.max_length,
-            plan.overlap,
-            tokenizer.cls_id,
-            tokenizer.sep_id,
-            balanced=plan.balanced,
-        )
+    for n_tokens, chunks in narrative_chunks(texts, tokenizer, plan):
         lengths = tuple(c.length for c in chunks)
-        bucket = choose_bucket(max(lengths), plan.buckets) if lengths else 0
-        result.append((len(tokens), lengths, bucket))
+        bucket = choose_bucket(max(lengths), buckets) if lengths else 0
+        result.append((n_tokens, lengths, bucket))
     return result
 
 

@@ -200,11 +200,22 @@ def test_serve_triton_command_stops_triton_on_sigterm(model_repository: Path, tm
         urllib.request.urlopen(f"http://127.0.0.1:{http_port}/v2/health/live", timeout=2)
 
 
+def _row_by_row(session, ids: np.ndarray, mask: np.ndarray, lengths: list[int]) -> dict:
+    """Each row alone through a plain ONNX Runtime session, cut to `lengths[row]` ids."""
+    rows = [
+        session.run(None, {"input_ids": ids[r : r + 1, :n], "attention_mask": mask[r : r + 1, :n]})
+        for r, n in enumerate(lengths)
+    ]
+    return {head: np.concatenate([row[k] for row in rows]) for k, head in enumerate(HEADS)}
+
+
 def test_quantized_versions_serve_what_onnx_runtime_computes(
     tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     """int8 (outlier split: Gather/Mul/Add around the quantized FFN MatMuls) and int8-block
-    (MatMulNBits) run in Triton's Python backend exactly as in a plain ONNX Runtime session."""
+    (MatMulNBits) run in Triton's Python backend exactly as in a plain ONNX Runtime session,
+    one sequence at a time: right-padded rows cut to their real length, a row whose mask is
+    not right padding (here: left-padded) passed whole."""
     import onnxruntime as ort
     from conftest import start_triton
 
@@ -215,7 +226,10 @@ def test_quantized_versions_serve_what_onnx_runtime_computes(
     for precision in ("int8", "int8-block"):
         result = export_checkpoint(str(tiny_checkpoint), repository, MODEL, precision)
         versions[precision] = result.version_dir
-    ids, mask = _batch(7)
+    ids, mask = _batch(7, batch=4)  # rows 1-3 hold 20 ids, then padding
+    mask[3] = mask[3][::-1].copy()  # row 3: padding first
+    ids[3] = np.where(mask[3] == 1, ids[2][::-1], 0)
+    lengths = [40, 20, 20, 40]
     server = start_triton(repository, tmp_path / "triton.log")
     try:
         client = httpclient.InferenceServerClient(url=server.http_url)
@@ -223,10 +237,21 @@ def test_quantized_versions_serve_what_onnx_runtime_computes(
             session = ort.InferenceSession(
                 str(version_dir / "model.onnx"), providers=["CPUExecutionProvider"]
             )
-            direct = session.run(None, {"input_ids": ids, "attention_mask": mask})
-            expected = dict(zip(HEADS, direct, strict=True))
+            expected = _row_by_row(session, ids, mask, lengths)
             served = client.infer(MODEL, _inputs(httpclient, ids, mask), version_dir.name)
             _assert_matches(_decode(served), expected)
             assert json.loads((version_dir / "metadata.json").read_text())["precision"] == precision
+            # A case's answer does not depend on what it is batched with: int8's activation
+            # scale comes from the sequence alone, so the bits are the same.
+            for row in range(len(ids)):
+                alone = client.infer(
+                    MODEL,
+                    _inputs(httpclient, ids[row : row + 1], mask[row : row + 1]),
+                    version_dir.name,
+                )
+                for head in HEADS:
+                    np.testing.assert_array_equal(
+                        _decode(alone)[head][0], _decode(served)[head][row]
+                    )
     finally:
         server.stop()
