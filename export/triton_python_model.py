@@ -46,7 +46,7 @@ class TritonPythonModel:
         config = json.loads(args["model_config"])
         version_dir = os.path.join(args["model_repository"], args["model_version"])
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(_param(config, "intra_op_thread_count", "1"))
+        options.intra_op_num_threads = int(_param(config, "intra_op_thread_count", "0"))
         options.inter_op_num_threads = int(_param(config, "inter_op_thread_count", "1"))
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Spinning threads burn a core while waiting for work; with several instances
