@@ -5,7 +5,8 @@ Tooling, and why:
   four logits outputs). optimum's higher-level `onnx_export_from_model` refuses a model
   class that lives outside transformers, so the config-level entry point is used.
 - fp32-opt: optimum's `ORTOptimizer` (onnxruntime's transformer fusions: Attention,
-  SkipLayerNormalization, BiasGelu).
+  LayerNormalization, BiasGelu; not SkipLayerNormalization, slower than Add +
+  LayerNormalization on these CPUs).
 - fp16: onnxruntime's transformer optimizer directly, because optimum's fp16 path runs ONNX
   shape inference over the fused contrib ops and fails. int64 inputs and fp32 outputs are
   kept, so both precisions answer the same Triton tensor types.
@@ -62,7 +63,11 @@ def export_fp32(checkpoint: Checkpoint, out_path: Path) -> Path:
     return out_path
 
 
-def _optimize(checkpoint: Checkpoint, fp32_path: Path, out_path: Path) -> Path:
+def _optimize(
+    checkpoint: Checkpoint, fp32_path: Path, out_path: Path, skip_layer_norm_fusion: bool = False
+) -> Path:
+    """`skip_layer_norm_fusion`: fuse residual Add + LayerNormalization into ONNX Runtime's
+    SkipLayerNormalization (off by default; bench.fusions compares the two)."""
     from optimum.onnxruntime import ORTOptimizer
     from optimum.onnxruntime.configuration import OptimizationConfig
 
@@ -75,6 +80,10 @@ def _optimize(checkpoint: Checkpoint, fp32_path: Path, out_path: Path) -> Path:
             optimization_level=2,
             optimize_for_gpu=False,
             disable_shape_inference=True,
+            # ONNX Runtime's CPU SkipLayerNormalization kernel is slower than the Add +
+            # LayerNormalization it replaces (bench.fusions; README, "Exporting").
+            disable_skip_layer_norm_fusion=not skip_layer_norm_fusion,
+            disable_bias_skip_layer_norm_fusion=not skip_layer_norm_fusion,
         )
         saved = Path(optimizer.optimize(config, save_dir=str(work_dir / "out"), file_suffix=""))
         shutil.copy2(saved / "model.onnx", out_path)
