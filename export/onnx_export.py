@@ -81,7 +81,7 @@ def _optimize(
             optimize_for_gpu=False,
             disable_shape_inference=True,
             # ONNX Runtime's CPU SkipLayerNormalization kernel is slower than the Add +
-            # LayerNormalization it replaces (bench.fusions; README, "Exporting").
+            # LayerNormalization it replaces (bench.fusions; README, "The model and its export").
             disable_skip_layer_norm_fusion=not skip_layer_norm_fusion,
             disable_bias_skip_layer_norm_fusion=not skip_layer_norm_fusion,
         )
