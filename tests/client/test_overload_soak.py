@@ -121,11 +121,14 @@ def test_overload_at_twice_saturation(limited_gateway) -> None:
     assert statuses["429"] > 0, f"no backpressure at {2 * saturation:.0f}/s: {statuses}"
     assert statuses["200"] > 0
     # Server side, every request got its answer within the deadline (histogram bucket 2.5 s
-    # for a 2 s deadline). Client side the same 2 cores also run this load generator, so
-    # only "nothing hangs" is asserted there.
+    # for a 2 s deadline). Client side the same 2 cores also run this load generator and
+    # Triton's four row threads, so only "nothing hangs" is asserted there: a hung request
+    # would end in an httpx timeout (a status other than those above). The bound on the
+    # slowest answer is loose because once in CI (2026-11-30) one took 33 s client side
+    # while the server histogram showed every answer within 2.5 s.
     within, total = server_latency_counts(url, "2.5")
     assert total >= len(results) and within == total, (within, total)
-    assert slowest <= DEADLINE_S + 30, f"an answer took {slowest:.2f}s"
+    assert slowest <= DEADLINE_S + 60, f"an answer took {slowest:.2f}s"
     assert rss_after - rss_before < 50, (rss_before, rss_after)
     # Still serving normally afterwards.
     assert (
