@@ -24,13 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def session(path: Path, threads: int):  # -> onnxruntime.InferenceSession
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+from bench.int8_recipes import session
 
 
 def count_ops(path: Path, op_type: str) -> int:

@@ -141,10 +141,9 @@ def saturation_seconds(
 
 
 def lone_latency_ms(
-    path: Path, layout: str, items: Sequence[Batch], workers: int, per_count: int
+    run: Callable[[Batch], np.ndarray], items: Sequence[Batch], per_count: int
 ) -> dict[str, float]:
     """Median ms for a narrative sent alone, by its number of chunks."""
-    run = runner(layout, path, workers)
     run(items[0])
     latency = {}
     for count in LONE_CHUNKS:
@@ -159,8 +158,7 @@ def lone_latency_ms(
     return latency
 
 
-def main_category(path: Path, layout: str, batches: Sequence[Batch], workers: int) -> np.ndarray:
-    run = runner(layout, path, workers)
+def main_category(run: Callable[[Batch], np.ndarray], batches: Sequence[Batch]) -> np.ndarray:
     return np.concatenate([run(batch) for batch in batches]).argmax(1)
 
 
@@ -191,14 +189,13 @@ def compare(
             per_layout: dict[str, object] = {}
             for layout in LAYOUTS:
                 seconds = saturation_seconds(path, layout, batches, instances, workers)
+                run = runner(layout, path, workers)  # one session for both measurements
                 entry: dict[str, object] = {
                     "saturation_narratives_per_s": round(len(items) / seconds, 2),
-                    "lone_latency_ms_by_chunks": lone_latency_ms(
-                        path, layout, items, workers, lone_per_count
-                    ),
+                    "lone_latency_ms_by_chunks": lone_latency_ms(run, items, lone_per_count),
                 }
                 if layout != "rows_pool":  # it computes exactly what rows_2x1 does
-                    main = main_category(path, layout, batches, workers)
+                    main = main_category(run, batches)
                     if precision == "fp32-opt":
                         reference[layout] = main
                     else:
