@@ -13,6 +13,10 @@ every core, one chunk per thread. Each sequence alone also makes int8's dynamic 
 scale a function of that sequence only, so a case gets the same answer whatever Triton
 batches it with.
 
+Of the requests Triton hands over at once, the shortest run first and each is answered
+through its response sender as soon as its own rows are done, instead of all together when
+the longest is (bench.row_execution, "answer" times).
+
 Never logs tensor contents: they are tokenised child-abuse narratives.
 """
 
@@ -41,6 +45,15 @@ def _real_length(mask_row):
     return len(mask_row)
 
 
+def _send(sender, response):
+    """The request's one and only response. A failed send (the client went away) must not
+    keep the other requests of the batch from their answers."""
+    try:
+        sender.send(response, flags=pb_utils.TRITONSERVER_RESPONSE_COMPLETE_FINAL)
+    except Exception as exc:  # noqa: BLE001 - logged, the batch goes on
+        pb_utils.Logger.log_warn(f"could not send a response: {type(exc).__name__}")
+
+
 class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
@@ -61,11 +74,10 @@ class TritonPythonModel:
         # ONNX Runtime allows concurrent run() calls on one session and releases the GIL
         # while it computes, so these threads share the weights and run in parallel.
         workers = max(1, int(_param(config, "row_workers", "1")))
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="row") if workers > 1 else None
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="row")
 
     def finalize(self):
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
+        self.pool.shutdown(wait=True)
 
     def _check(self, ids, mask):
         if ids.shape != mask.shape:
@@ -79,53 +91,51 @@ class TritonPythonModel:
     def _run_row(self, ids, mask):
         return self.session.run(self.output_names, {"input_ids": ids, "attention_mask": mask})
 
-    def _run_rows(self, rows):
-        """Outputs per row, in order; a failed row holds its exception instead."""
-        if self.pool is None:
-            results = []
-            for ids, mask in rows:
-                try:
-                    results.append(self._run_row(ids, mask))
-                except Exception as exc:  # noqa: BLE001 - reported per request
-                    results.append(exc)
-            return results
-        # Longest first, so that the last thread to finish does not start a long row alone.
-        order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
-        futures = {r: self.pool.submit(self._run_row, *rows[r]) for r in order}
-        return [futures[r].exception() or futures[r].result() for r in range(len(rows))]
+    def _outputs(self, futures):
+        """The request's four heads, rows in order, or the first failure of one of its rows."""
+        outputs = []
+        for future in futures:
+            failed = future.exception()
+            if failed is not None:
+                return failed
+            outputs.append(future.result())
+        return [
+            np.concatenate(head).astype(np.float32, copy=False)
+            for head in zip(*outputs, strict=True)
+        ]
 
     def _response(self, outputs):
+        if isinstance(outputs, Exception):
+            message = f"inference failed: {type(outputs).__name__}"
+            return pb_utils.InferenceResponse(error=pb_utils.TritonError(message))
         tensors = [pb_utils.Tensor(n, o) for n, o in zip(self.output_names, outputs, strict=True)]
         return pb_utils.InferenceResponse(output_tensors=tensors)
 
     def execute(self, requests):
-        responses = [None] * len(requests)
-        rows, owners = [], []
-        for i, request in enumerate(requests):
+        """Answers through each request's response sender, as soon as its own rows are done
+        (shortest request first), so a short narrative batched with a long one does not wait
+        for it; execute returns once every request is answered."""
+        senders = [request.get_response_sender() for request in requests]
+        jobs = []
+        for sender, request in zip(senders, requests, strict=True):
             ids = pb_utils.get_input_tensor_by_name(request, "input_ids").as_numpy()
             mask = pb_utils.get_input_tensor_by_name(request, "attention_mask").as_numpy()
             problem = self._check(ids, mask)
             if problem:
-                responses[i] = pb_utils.InferenceResponse(error=pb_utils.TritonError(problem))
+                _send(sender, pb_utils.InferenceResponse(error=pb_utils.TritonError(problem)))
                 continue
+            rows = []
             for row_ids, row_mask in zip(ids, mask, strict=True):
                 length = _real_length(row_mask)
                 rows.append((row_ids[None, :length], row_mask[None, :length]))
-                owners.append(i)
-        results = self._run_rows(rows)
-        per_request = {}
-        for owner, result in zip(owners, results, strict=True):
-            per_request.setdefault(owner, []).append(result)
-        for i, outputs in per_request.items():
-            failed = next((r for r in outputs if isinstance(r, Exception)), None)
-            if failed is not None:
-                responses[i] = pb_utils.InferenceResponse(
-                    error=pb_utils.TritonError(f"inference failed: {type(failed).__name__}")
-                )
-                continue
-            heads = [
-                np.concatenate(head).astype(np.float32, copy=False)
-                for head in zip(*outputs, strict=True)
-            ]
-            responses[i] = self._response(heads)
-        return responses
+            jobs.append((sender, rows))
+        jobs.sort(key=lambda job: sum(ids.shape[1] for ids, _ in job[1]))
+        pending = []
+        for sender, rows in jobs:
+            # Longest row first, so that the request's last row to start is a short one.
+            order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
+            futures = {r: self.pool.submit(self._run_row, *rows[r]) for r in order}
+            pending.append((sender, [futures[r] for r in range(len(rows))]))
+        for sender, futures in pending:
+            _send(sender, self._response(self._outputs(futures)))
+        return None

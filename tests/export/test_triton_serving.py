@@ -255,3 +255,66 @@ def test_quantized_versions_serve_what_onnx_runtime_computes(
                     )
     finally:
         server.stop()
+
+
+def test_a_short_request_is_answered_before_a_long_one_in_the_same_batch(
+    tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Requests that Triton hands to the runner together are answered one by one, shortest
+    first, each as soon as its own rows are done: a 1-chunk narrative batched behind a
+    24-chunk one gets its answer first. One instance, one row thread and a long queue delay
+    make sure both land in one execute call (checked through Triton's statistics)."""
+    from conftest import start_triton
+
+    from export.pipeline import export_checkpoint
+
+    repository = tmp_path / "repo"
+    version = export_checkpoint(str(tiny_checkpoint), repository, MODEL, "fp32-opt").version_dir
+    local = version.parent / "configs" / "local.pbtxt"
+    config = local.read_text()
+    for old, new in (
+        ("count: 2 kind: KIND_CPU", "count: 1 kind: KIND_CPU"),
+        ("max_queue_delay_microseconds: 0", "max_queue_delay_microseconds: 500000"),
+        (
+            'key: "row_workers" value: { string_value: "2" }',
+            'key: "row_workers" value: { string_value: "1" }',
+        ),
+    ):
+        assert old in config, f"the committed local config no longer has {old!r}"
+        config = config.replace(old, new)
+    local.write_text(config)
+    long_ids, long_mask = _batch(8, batch=24, length=256)
+    long_mask[:] = 1
+    long_ids[:, 1:] = np.random.default_rng(8).integers(1000, 30000, size=(24, 255))
+    # Triton batches requests of one shape only: the gateway pads both to one bucket.
+    short_ids, short_mask = np.zeros((1, 256), np.int64), np.zeros((1, 256), np.int64)
+    short_ids[0, :16], short_mask[0, :16] = long_ids[0, :16], 1
+    server = start_triton(repository, tmp_path / "triton.log")
+    try:
+        client = grpcclient.InferenceServerClient(url=server.grpc_url)
+
+        def executions() -> int:
+            stats = client.get_inference_statistics(MODEL, version.name, as_json=True)
+            return int(stats["model_stats"][0].get("execution_count", 0))
+
+        before = executions()
+        answered: queue.Queue = queue.Queue()
+        for name, ids, mask in (("long", long_ids, long_mask), ("short", short_ids, short_mask)):
+            client.async_infer(
+                MODEL,
+                _inputs(grpcclient, ids, mask),
+                lambda result, error, name=name: answered.put((name, result, error)),
+                version.name,
+            )
+            time.sleep(0.05)  # the long request is first in Triton's queue
+        order = [answered.get(timeout=60) for _ in range(2)]
+        assert all(error is None for _, _, error in order)
+        assert [name for name, _, _ in order] == ["short", "long"]
+        results = {name: _decode(result) for name, result, _ in order}
+        assert results["long"]["main"].shape[0] == 24 and results["short"]["main"].shape[0] == 1
+        deadline = time.monotonic() + 10
+        while executions() == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert executions() - before == 1, "the two requests were not batched together"
+    finally:
+        server.stop()
