@@ -8,12 +8,19 @@ workload through ONNX Runtime the ways the runner (export/triton_python_model.py
   padded batch on a 2-thread session (the runner until 2026-11-30).
 * **rows_2x1**: each process runs every chunk alone, padding cut off, on a 1-thread session.
 * **rows_pool**: as rows_2x1, but each process spreads the chunks over `--workers` threads
-  that share its 1-thread session (the runner now).
+  that share its 1-thread session, longest chunk of the call first (the runner from
+  2026-11-30 06:00). These three answer every request of a call when the call is done.
+* **rows_pool_early**: as rows_pool, but the requests of a call run shortest first (real
+  tokens), each one's chunks longest first, and each request is answered as soon as its own
+  chunks are done (the runner now, through Triton's response sender).
 
 For each exported precision and layout it reports:
 
 * saturation: narratives/s when the processes work through the whole workload at once
   (Triton's instances under load), and the ratio to batched_2x2 in the same run;
+* during that run, the time from the start of a call to each of its narratives' answers
+  (mean, p50 / p90 / p99 ms): what a request waits inside the runner once Triton hands it
+  over (time in Triton's queue comes on top and is not modelled);
 * latency of a lone narrative by chunk count (median ms, nothing else running);
 * for quantized precisions, the share of chunks whose main category equals fp32-opt's run
   the same way (int8's activation scale is per tensor: batched, it depends on the
@@ -43,7 +50,11 @@ from client.buckets import bucket_for, pad_batch
 from client.tokenization import NarrativeTokenizer
 
 Batch = tuple[np.ndarray, np.ndarray]
-LAYOUTS = ("batched_2x2", "rows_2x1", "rows_pool")
+# One Triton execute call: the padded batches of the narratives it holds, one per request.
+Call = list[Batch]
+# Main-category logits per narrative, and seconds from the start of the call to each answer.
+Answers = tuple[list[np.ndarray], list[float]]
+LAYOUTS = ("batched_2x2", "rows_2x1", "rows_pool", "rows_pool_early")
 LONE_CHUNKS = (1, 2, 3, 4)
 
 
@@ -59,19 +70,16 @@ def narratives(checkpoint: Path, n: int, seed: int, max_length: int) -> list[Bat
     ]
 
 
-def triton_batches(items: Sequence[Batch], group: int) -> list[Batch]:
-    """`group` narratives of one bucket per batch: what the dynamic batcher forms under load."""
+def triton_calls(items: Sequence[Batch], group: int) -> list[Call]:
+    """`group` narratives of one bucket per call: what the dynamic batcher forms under load."""
     by_bucket: dict[int, list[Batch]] = {}
     for ids, mask in items:
         by_bucket.setdefault(ids.shape[1], []).append((ids, mask))
-    batches = []
-    for members in by_bucket.values():
-        for start in range(0, len(members), group):
-            part = members[start : start + group]
-            batches.append(
-                (np.concatenate([ids for ids, _ in part]), np.concatenate([m for _, m in part]))
-            )
-    return batches
+    return [
+        members[start : start + group]
+        for members in by_bucket.values()
+        for start in range(0, len(members), group)
+    ]
 
 
 def session(path: Path, threads: int):  # -> onnxruntime.InferenceSession
@@ -91,60 +99,117 @@ def rows_of(batch: Batch) -> list[Batch]:
     return [(ids[r : r + 1, : int(n)], mask[r : r + 1, : int(n)]) for r, n in enumerate(lengths)]
 
 
-def runner(layout: str, path: Path, workers: int) -> Callable[[Batch], np.ndarray]:
-    """A function that returns the main-category logits of one Triton batch."""
+def _answered_at_end(call: Call, logits: np.ndarray, started: float) -> Answers:
+    """Every answer of the call leaves when the last row is done (one response list)."""
+    ends = np.cumsum([len(ids) for ids, _ in call])[:-1]
+    done = time.perf_counter() - started
+    return list(np.split(logits, ends)), [done] * len(call)
+
+
+def runner(layout: str, path: Path, workers: int) -> Callable[[Call], Answers]:
+    """A function that runs one Triton execute call the way `layout` does."""
     if layout == "batched_2x2":
         graph = session(path, 2)
-        return lambda b: graph.run(["logits_main"], {"input_ids": b[0], "attention_mask": b[1]})[0]
+
+        def batched(call: Call) -> Answers:
+            started = time.perf_counter()
+            feed = {
+                "input_ids": np.concatenate([ids for ids, _ in call]),
+                "attention_mask": np.concatenate([mask for _, mask in call]),
+            }
+            return _answered_at_end(call, graph.run(["logits_main"], feed)[0], started)
+
+        return batched
     graph = session(path, 1)
 
     def one(row: Batch) -> np.ndarray:
         return graph.run(["logits_main"], {"input_ids": row[0], "attention_mask": row[1]})[0]
 
     if layout == "rows_2x1":
-        return lambda b: np.concatenate([one(row) for row in rows_of(b)])
+
+        def in_order(call: Call) -> Answers:
+            started = time.perf_counter()
+            rows = [row for batch in call for row in rows_of(batch)]
+            return _answered_at_end(call, np.concatenate([one(r) for r in rows]), started)
+
+        return in_order
+    pool = ThreadPoolExecutor(workers)
     if layout == "rows_pool":
-        pool = ThreadPoolExecutor(workers)
-        return lambda b: np.concatenate(list(pool.map(one, rows_of(b))))
+
+        def longest_first(call: Call) -> Answers:
+            started = time.perf_counter()
+            rows = [row for batch in call for row in rows_of(batch)]
+            order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
+            futures = {r: pool.submit(one, rows[r]) for r in order}
+            logits = np.concatenate([futures[r].result() for r in range(len(rows))])
+            return _answered_at_end(call, logits, started)
+
+        return longest_first
+    if layout == "rows_pool_early":
+
+        def shortest_request_first(call: Call) -> Answers:
+            """As export/triton_python_model.py: requests by real tokens, each request's
+            rows longest first, each answer sent when its own rows are done."""
+            started = time.perf_counter()
+            per_request = [rows_of(batch) for batch in call]
+            jobs = sorted(
+                range(len(call)), key=lambda j: sum(r[0].shape[1] for r in per_request[j])
+            )
+            futures = {}
+            for j in jobs:
+                rows = per_request[j]
+                order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
+                submitted = {r: pool.submit(one, rows[r]) for r in order}
+                futures[j] = [submitted[r] for r in range(len(rows))]
+            logits: list[np.ndarray] = [np.empty(0)] * len(call)
+            answered = [0.0] * len(call)
+            for j in jobs:
+                logits[j] = np.concatenate([f.result() for f in futures[j]])
+                answered[j] = time.perf_counter() - started
+            return logits, answered
+
+        return shortest_request_first
     raise ValueError(f"unknown layout {layout!r}")
 
 
-def _instance(path, layout, workers, batches, barrier, results) -> None:
+def _instance(path, layout, workers, calls, barrier, results) -> None:
     run = runner(layout, Path(path), workers)
-    run(batches[0])  # warm-up, then start together
+    run(calls[0])  # warm-up, then start together
     barrier.wait()
     started = time.perf_counter()
-    for batch in batches:
-        run(batch)
-    results.put(time.perf_counter() - started)
+    answered: list[float] = []
+    for call in calls:
+        answered.extend(run(call)[1])
+    results.put((time.perf_counter() - started, answered))
 
 
-def saturation_seconds(
-    path: Path, layout: str, batches: Sequence[Batch], instances: int, workers: int
-) -> float:
-    """Wall time for `instances` processes (Triton's model instances) to run all batches."""
+def saturation(
+    path: Path, layout: str, calls: Sequence[Call], instances: int, workers: int
+) -> tuple[float, list[float]]:
+    """Wall time for `instances` processes (Triton's model instances) to run all calls, and
+    for every narrative the seconds from the start of its call to its answer."""
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(instances), context.Queue()
     processes = [
         context.Process(
             target=_instance,
-            args=(str(path), layout, workers, list(batches[i::instances]), barrier, results),
+            args=(str(path), layout, workers, list(calls[i::instances]), barrier, results),
         )
         for i in range(instances)
     ]
     for process in processes:
         process.start()
-    seconds = max(results.get(timeout=3600) for _ in processes)
+    finished = [results.get(timeout=3600) for _ in processes]
     for process in processes:
         process.join()
-    return seconds
+    return max(seconds for seconds, _ in finished), [a for _, part in finished for a in part]
 
 
 def lone_latency_ms(
-    run: Callable[[Batch], np.ndarray], items: Sequence[Batch], per_count: int
+    run: Callable[[Call], Answers], items: Sequence[Batch], per_count: int
 ) -> dict[str, float]:
     """Median ms for a narrative sent alone, by its number of chunks."""
-    run(items[0])
+    run([items[0]])
     latency = {}
     for count in LONE_CHUNKS:
         chosen = [b for b in items if len(b[0]) == count][:per_count]
@@ -152,14 +217,23 @@ def lone_latency_ms(
             seconds = []
             for batch in chosen:
                 started = time.perf_counter()
-                run(batch)
+                run([batch])
                 seconds.append(time.perf_counter() - started)
             latency[str(count)] = round(1000 * statistics.median(seconds), 1)
     return latency
 
 
-def main_category(run: Callable[[Batch], np.ndarray], batches: Sequence[Batch]) -> np.ndarray:
-    return np.concatenate([run(batch) for batch in batches]).argmax(1)
+def answer_ms(answered: Sequence[float]) -> dict[str, float]:
+    """Mean and percentiles of the time from the start of a call to each of its answers."""
+    ms = 1000 * np.asarray(answered)
+    return {
+        "mean": round(float(ms.mean()), 1),
+        **{f"p{q}": round(float(np.percentile(ms, q)), 1) for q in (50, 90, 99)},
+    }
+
+
+def main_category(run: Callable[[Call], Answers], calls: Sequence[Call]) -> np.ndarray:
+    return np.concatenate([logits for call in calls for logits in run(call)[0]]).argmax(1)
 
 
 def compare(
@@ -177,7 +251,7 @@ def compare(
 
     max_length = served_max_length(load_checkpoint(str(checkpoint)))
     items = narratives(checkpoint, n, seed, max_length)
-    batches = triton_batches(items, group)
+    calls = triton_calls(items, group)
     tokens = int(sum(int(mask.sum()) for _, mask in items))
     padded = sum(ids.size for ids, _ in items)
     results: dict[str, dict[str, object]] = {}
@@ -188,14 +262,15 @@ def compare(
             path = exported.version_dir / "model.onnx"
             per_layout: dict[str, object] = {}
             for layout in LAYOUTS:
-                seconds = saturation_seconds(path, layout, batches, instances, workers)
+                seconds, answered = saturation(path, layout, calls, instances, workers)
                 run = runner(layout, path, workers)  # one session for both measurements
                 entry: dict[str, object] = {
                     "saturation_narratives_per_s": round(len(items) / seconds, 2),
+                    "answer_ms_in_call": answer_ms(answered),
                     "lone_latency_ms_by_chunks": lone_latency_ms(run, items, lone_per_count),
                 }
-                if layout != "rows_pool":  # it computes exactly what rows_2x1 does
-                    main = main_category(run, batches)
+                if not layout.startswith("rows_pool"):  # the pools compute what rows_2x1 does
+                    main = main_category(run, calls)
                     if precision == "fp32-opt":
                         reference[layout] = main
                     else:
@@ -209,13 +284,13 @@ def compare(
                 )
             results[precision] = per_layout
             for layout, entry in per_layout.items():
-                print(f"{precision:10s} {layout:12s} {json.dumps(entry)}", flush=True)
+                print(f"{precision:10s} {layout:15s} {json.dumps(entry)}", flush=True)
     return {
         "checkpoint": str(checkpoint),
         "narratives": len(items),
         "seed": seed,
         "chunks": sum(len(ids) for ids, _ in items),
-        "batches": len(batches),
+        "calls": len(calls),
         "group": group,
         "instances": instances,
         "workers": workers,
@@ -246,8 +321,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.workers,
     )
     print(
-        f"{report['narratives']} narratives, {report['chunks']} chunks in {report['batches']} "
-        f"batches of up to {report['group']} narratives, padding {report['padding']}",
+        f"{report['narratives']} narratives, {report['chunks']} chunks in {report['calls']} "
+        f"calls of up to {report['group']} narratives, padding {report['padding']}",
         flush=True,
     )
     if args.out:
