@@ -118,9 +118,14 @@ class TritonPythonModel:
         senders = [request.get_response_sender() for request in requests]
         jobs = []
         for sender, request in zip(senders, requests, strict=True):
-            ids = pb_utils.get_input_tensor_by_name(request, "input_ids").as_numpy()
-            mask = pb_utils.get_input_tensor_by_name(request, "attention_mask").as_numpy()
-            problem = self._check(ids, mask)
+            # Every request must get its one response: one that cannot be read gets an error
+            # instead of an exception that would leave the others unanswered.
+            try:
+                ids = pb_utils.get_input_tensor_by_name(request, "input_ids").as_numpy()
+                mask = pb_utils.get_input_tensor_by_name(request, "attention_mask").as_numpy()
+                problem = self._check(ids, mask)
+            except Exception as exc:  # noqa: BLE001 - answered as this request's error
+                problem = f"unreadable request: {type(exc).__name__}"
             if problem:
                 _send(sender, pb_utils.InferenceResponse(error=pb_utils.TritonError(problem)))
                 continue
