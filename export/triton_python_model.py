@@ -91,33 +91,29 @@ class TritonPythonModel:
     def _run_row(self, ids, mask):
         return self.session.run(self.output_names, {"input_ids": ids, "attention_mask": mask})
 
-    def _outputs(self, futures):
-        """The request's four heads, rows in order, or the first failure of one of its rows."""
+    def _answer(self, futures):
+        """The request's response: its four heads, rows in order, or the error of the first
+        of its rows that failed."""
         outputs = []
         for future in futures:
             failed = future.exception()
             if failed is not None:
-                return failed
+                message = f"inference failed: {type(failed).__name__}"
+                return pb_utils.InferenceResponse(error=pb_utils.TritonError(message))
             outputs.append(future.result())
-        return [
-            np.concatenate(head).astype(np.float32, copy=False)
-            for head in zip(*outputs, strict=True)
+        tensors = [
+            pb_utils.Tensor(name, np.concatenate(head).astype(np.float32, copy=False))
+            for name, head in zip(self.output_names, zip(*outputs, strict=True), strict=True)
         ]
-
-    def _response(self, outputs):
-        if isinstance(outputs, Exception):
-            message = f"inference failed: {type(outputs).__name__}"
-            return pb_utils.InferenceResponse(error=pb_utils.TritonError(message))
-        tensors = [pb_utils.Tensor(n, o) for n, o in zip(self.output_names, outputs, strict=True)]
         return pb_utils.InferenceResponse(output_tensors=tensors)
 
     def execute(self, requests):
         """Answers through each request's response sender, as soon as its own rows are done
         (shortest request first), so a short narrative batched with a long one does not wait
         for it; execute returns once every request is answered."""
-        senders = [request.get_response_sender() for request in requests]
         jobs = []
-        for sender, request in zip(senders, requests, strict=True):
+        for request in requests:
+            sender = request.get_response_sender()
             # Every request must get its one response: one that cannot be read gets an error
             # instead of an exception that would leave the others unanswered.
             try:
@@ -142,5 +138,5 @@ class TritonPythonModel:
             futures = {r: self.pool.submit(self._run_row, *rows[r]) for r in order}
             pending.append((sender, [futures[r] for r in range(len(rows))]))
         for sender, futures in pending:
-            _send(sender, self._response(self._outputs(futures)))
+            _send(sender, self._answer(futures))
         return None
