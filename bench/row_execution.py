@@ -40,7 +40,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +106,16 @@ def _answered_at_end(call: Call, logits: np.ndarray, started: float) -> Answers:
     return list(np.split(logits, ends)), [done] * len(call)
 
 
+def _submit_longest_first(
+    pool: ThreadPoolExecutor, one: Callable[[Batch], np.ndarray], rows: Sequence[Batch]
+) -> list[Future]:
+    """Starts the rows longest first, so that the last one to start is a short one; the
+    futures come back in row order."""
+    order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
+    submitted = {r: pool.submit(one, rows[r]) for r in order}
+    return [submitted[r] for r in range(len(rows))]
+
+
 def runner(layout: str, path: Path, workers: int) -> Callable[[Call], Answers]:
     """A function that runs one Triton execute call the way `layout` does."""
     if layout == "batched_2x2":
@@ -139,9 +149,8 @@ def runner(layout: str, path: Path, workers: int) -> Callable[[Call], Answers]:
         def longest_first(call: Call) -> Answers:
             started = time.perf_counter()
             rows = [row for batch in call for row in rows_of(batch)]
-            order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
-            futures = {r: pool.submit(one, rows[r]) for r in order}
-            logits = np.concatenate([futures[r].result() for r in range(len(rows))])
+            futures = _submit_longest_first(pool, one, rows)
+            logits = np.concatenate([future.result() for future in futures])
             return _answered_at_end(call, logits, started)
 
         return longest_first
@@ -155,12 +164,7 @@ def runner(layout: str, path: Path, workers: int) -> Callable[[Call], Answers]:
             jobs = sorted(
                 range(len(call)), key=lambda j: sum(r[0].shape[1] for r in per_request[j])
             )
-            futures = {}
-            for j in jobs:
-                rows = per_request[j]
-                order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
-                submitted = {r: pool.submit(one, rows[r]) for r in order}
-                futures[j] = [submitted[r] for r in range(len(rows))]
+            futures = {j: _submit_longest_first(pool, one, per_request[j]) for j in jobs}
             logits: list[np.ndarray] = [np.empty(0)] * len(call)
             answered = [0.0] * len(call)
             for j in jobs:
