@@ -151,8 +151,8 @@ def health_body(service: ClassifierService) -> schemas.HealthResponse:
     if service.is_ready():
         state, detail = "ready", None
     elif endpoint is None or not endpoint.live:
-        state = "blocked"
-        detail = "model server unreachable" + (f": {endpoint.error}" if endpoint else "")
+        # Not `endpoint.error`: it names replica addresses (`/classifier/info` lists them).
+        state, detail = "blocked", "model server unreachable"
     elif service.bundle_error:
         state, detail = "blocked", service.bundle_error
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +18,8 @@ from client.errors import (
     UpstreamError,
 )
 from export.layout import HEADS, INPUT_NAMES, OUTPUT_NAMES
+
+log = logging.getLogger("triage.runner")
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,10 @@ def map_triton_error(exc: Exception) -> GatewayError:
     if "deadline" in status or "deadline" in lowered or "timeout" in lowered:
         return DeadlineExceeded("the model did not answer within the request deadline")
     unavailable_signs = ("unavailable", "not ready", "unknown model", "connect", "not found")
+    # No `detail` from Triton's text: it names addresses and file paths (`infer` logs it).
     if "unavailable" in status or any(sign in lowered for sign in unavailable_signs):
-        return ModelUnavailable("the model is not available", detail=text[:200])
-    return UpstreamError("the model server rejected the request", detail=text[:200])
+        return ModelUnavailable("the model is not available")
+    return UpstreamError("the model server rejected the request")
 
 
 class TritonRunner:
@@ -129,7 +133,15 @@ class TritonRunner:
         try:
             result = await asyncio.wait_for(self._client.infer(**kwargs), timeout_s + 0.5)
         except Exception as exc:  # noqa: BLE001 - transport libraries raise their own types
-            raise map_triton_error(exc) from None
+            error = map_triton_error(exc)
+            log.warning(
+                "inference failed url=%s request_id=%s code=%s: %s",
+                self.url,
+                request_id,
+                error.code,
+                str(exc)[:500] or type(exc).__name__,
+            )
+            raise error from None
         return {head: result.as_numpy(OUTPUT_NAMES[head]) for head in HEADS}
 
     async def start(self) -> None:

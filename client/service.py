@@ -3,7 +3,7 @@
 Per narrative: one batched tokenization, chunks on token offsets, the chunks padded to
 one length bucket and sent as one Triton request (split only when a narrative has more
 chunks than the model's max batch), then confidence-weighted aggregation.
-Never logs narrative text: only lengths, a short hash and the request id.
+Never logs narrative text: only lengths, a short keyed hash and the request id.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -26,16 +25,12 @@ from client.chunking import Chunk, chunk_tokens, default_overlap
 from client.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
 from client.model_bundle import ModelBundle
 from client.runner import EndpointState, ModelRunner
+from client.security import log_hash_key, text_fingerprint
 from client.settings import GatewaySettings
 from client.tokenization import TokenizedText
 from export.layout import HEADS
 
 log = logging.getLogger("triage.service")
-
-
-def text_fingerprint(text: str) -> str:
-    """Short hash for correlating log lines about one narrative without its text."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 @dataclass
@@ -78,6 +73,7 @@ class ClassifierService:
         self._refresh_lock = asyncio.Lock()
         self.in_flight = 0  # narratives being classified (one event loop: a plain int)
         self.draining = False
+        self._log_hash_key = log_hash_key(settings)
 
     # --- model version tracking -------------------------------------------------------
 
@@ -120,8 +116,9 @@ class ClassifierService:
                 )
                 plan = self._plan_for(bundle)
             except (OSError, ValueError) as exc:
-                self.bundle_error = f"version {wanted}: {exc}"
-                log.error("cannot load model files: %s", self.bundle_error)
+                # Readiness and error bodies carry this; paths stay in the log only.
+                self.bundle_error = f"version {wanted}: the model files cannot be loaded"
+                log.error("cannot load model files of version %s: %s", wanted, exc)
                 return
             self.bundle, self.plan, self.bundle_error = bundle, plan, None
             log.info(
@@ -259,11 +256,11 @@ class ClassifierService:
         timings.aggregate_ms = (time.perf_counter() - agg_started) * 1000
         timings.total_ms = (time.perf_counter() - started) * 1000
         log.info(
-            "classified request_id=%s chars=%d sha=%s tokens=%d chunks=%d bucket=%d "
+            "classified request_id=%s chars=%d hash=%s tokens=%d chunks=%d bucket=%d "
             "escalated=%s total_ms=%.1f",
             request_id,
             len(narrative),
-            text_fingerprint(narrative),
+            text_fingerprint(narrative, self._log_hash_key),
             len(tokens),
             len(chunks),
             bucket,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from client.buckets import DEFAULT_BUCKETS
@@ -62,6 +62,12 @@ class GatewaySettings(BaseSettings):
     # Optional authentication: comma-separated keys, sent as `Authorization: Bearer KEY`
     # or `X-API-Key: KEY`. Empty: no authentication.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Browser origins allowed to open WebSocket streams, comma-separated (e.g.
+    # https://console.example.org); others get 403 before the upgrade. Empty: any origin.
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Secret of the HMAC that hashes narratives in log lines, shared by a deployment's
+    # gateways so their lines correlate. Empty: a random secret per process.
+    log_hash_key: SecretStr = SecretStr("")
 
     # Live-call streaming sessions (client/streaming.py). Each open session holds at most
     # `stream_max_chars` of transcript in memory, so memory is bounded by the two caps.
@@ -90,7 +96,7 @@ class GatewaySettings(BaseSettings):
     def _urls(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "allowed_origins", mode="before")
     @classmethod
     def _keys(cls, value: object) -> object:
         return _split_csv(value)

@@ -75,6 +75,7 @@ from client.errors import (
     PayloadTooLarge,
 )
 from client.model_bundle import ModelBundle
+from client.security import same_owner
 from client.service import ChunkingPlan, Classification, ClassifierService, Timings
 from client.settings import GatewaySettings
 from client.tokenization import TokenizedText
@@ -204,9 +205,12 @@ class StreamingSession:
         *,
         include_chunks: bool = False,
         clock: Callable[[], float] = time.monotonic,
+        owner: str | None = None,
     ) -> None:
         self.session_id = session_id
         self.request_id = request_id
+        # Keyed digest of the API key that opened it (client/security.py), never the key.
+        self.owner = owner
         self.include_chunks = include_chunks
         self.service = service
         self.settings = settings
@@ -628,6 +632,12 @@ class StreamMetrics:
 # --- sessions -------------------------------------------------------------------------------
 
 
+def _no_session() -> SessionNotFound:
+    return SessionNotFound(
+        "no open session with this id (closed, expired or never opened)", field="session_id"
+    )
+
+
 @dataclass
 class SessionManager:
     """All open sessions of this gateway: caps, idle expiry, and cleanup on every exit."""
@@ -684,7 +694,9 @@ class SessionManager:
 
     # --- sessions -----------------------------------------------------------------------------
 
-    def open(self, request_id: str, include_chunks: bool = False) -> StreamingSession:
+    def open(
+        self, request_id: str, include_chunks: bool = False, owner: str | None = None
+    ) -> StreamingSession:
         if self.service.draining:
             raise ModelUnavailable("the gateway is shutting down", retry_after_s=1)
         if len(self.sessions) >= self.settings.stream_max_sessions:
@@ -703,18 +715,26 @@ class SessionManager:
             self.settings,
             include_chunks=include_chunks,
             clock=self.clock,
+            owner=owner,
         )
         self.sessions[session_id] = session
         log.info("stream session opened session=%s request_id=%s", session_id, request_id)
         return session
 
-    def get(self, session_id: str) -> StreamingSession:
+    def get(self, session_id: str, owner: str | None = None) -> StreamingSession:
+        """The open session `session_id` if `owner` opened it: a caller addressing a session
+        by id comes through here. Another owner gets the same error as an unknown id, so a
+        session id cannot be confirmed with a different API key."""
+        session = self.sessions.get(session_id)
+        if session is None or not same_owner(session.owner, owner):
+            raise _no_session()
+        return session
+
+    def _open_session(self, session_id: str) -> StreamingSession:
+        """By id, for a caller that already holds the session (its socket, or after `get`)."""
         session = self.sessions.get(session_id)
         if session is None:
-            raise SessionNotFound(
-                "no open session with this id (closed, expired or never opened)",
-                field="session_id",
-            )
+            raise _no_session()
         return session
 
     def end(self, session_id: str, reason: str) -> bool:
@@ -740,7 +760,7 @@ class SessionManager:
         return True
 
     async def segment(self, session_id: str, text: str, seq: int | None = None) -> StepResult:
-        session = self.get(session_id)
+        session = self._open_session(session_id)
         inferred = session.stats.chunks_inferred
         step = await session.add_segment(text, seq)
         if self.metrics is not None:
@@ -752,7 +772,7 @@ class SessionManager:
 
     async def close(self, session_id: str) -> tuple[Classification, Alert | None, StreamStats]:
         """Final result; the session ends only once it is delivered to this caller."""
-        session = self.get(session_id)
+        session = self._open_session(session_id)
         inferred = session.stats.chunks_inferred
         final, alert = await session.finish()
         stats = session.stats.snapshot()

@@ -12,13 +12,15 @@ WebSocket `/classifier/stream` (`?include_chunks=true` adds per-chunk prediction
 
 Errors are events in the gateway's error shape plus `type: "error"` and `http_status`; a
 refused segment is not applied (send it again), and the session stays open. Refused before
-the handshake (HTTP status, standard error body): 401/403 API key, 429 too many sessions,
-503 draining. An idle session gets an error event `SESSION_EXPIRED` and the socket closes.
-Closing the socket, or losing it, ends the session and frees its state.
+the handshake (HTTP status, standard error body): 403 an `Origin` not in
+`TRIAGE_ALLOWED_ORIGINS`, 401/403 API key, 429 too many sessions, 503 draining. An idle
+session gets an error event `SESSION_EXPIRED` and the socket closes. Closing the socket, or
+losing it, ends the session and frees its state.
 
 HTTP fallback: POST /classifier/sessions -> 201 {session_id}; POST .../{id}/segments
 {"text", "seq"?} -> the update (or null) and any alert; POST .../{id}/close -> final;
-GET .../{id} -> latest state; DELETE .../{id} -> 204.
+GET .../{id} -> latest state; DELETE .../{id} -> 204. With API keys on, a session answers only
+the key that opened it (another key gets 404, as for an unknown id).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from client.api import REQUEST_ID_HEADER, _request_id_from, error_response
 from client.errors import GatewayError, InvalidInput, PayloadTooLarge, ValidationFailed
 from client.metrics import GatewayMetrics
 from client.responses import classification_body, now_iso
+from client.security import origin_allowed, owner_digest, presented_api_key
 from client.service import Classification, ClassifierService
 from client.settings import GatewaySettings
 from client.streaming import (
@@ -297,13 +300,17 @@ class _Forbidden(GatewayError):
     code = "FORBIDDEN"
 
 
+class _OriginNotAllowed(GatewayError):
+    status = 403
+    code = "ORIGIN_NOT_ALLOWED"
+
+
 def _auth_error(headers: dict[bytes, bytes], keys: list[str]) -> GatewayError | None:
     """The API-key rules of `ApiKeyMiddleware`, which only sees HTTP scopes: `Authorization:
     Bearer KEY` or `X-API-Key: KEY`, every key compared in constant time."""
     if not keys:
         return None
-    auth = headers.get(b"authorization", b"")
-    presented = auth[7:].strip() if auth[:7].lower() == b"bearer " else headers.get(b"x-api-key")
+    presented = presented_api_key(headers)
     if not presented:
         return _Unauthorized("an API key is required")
     matched = False
@@ -354,6 +361,12 @@ def register_streaming_routes(
     def request_id_of(request: Request) -> str:
         return (request.scope.get("state") or {}).get("request_id") or _request_id_from(None)
 
+    def owner_of(request: Request) -> str | None:
+        # Authentication already passed (ApiKeyMiddleware); None when it is off.
+        if not settings.api_keys:
+            return None
+        return owner_digest(presented_api_key(dict(request.scope.get("headers") or [])))
+
     error_responses = {
         status: {"model": schemas.ErrorResponse}
         for status in (400, 404, 409, 413, 422, 429, 502, 503, 504)
@@ -370,7 +383,7 @@ def register_streaming_routes(
         request: Request, body: Annotated[SessionCreateRequest | None, Body()] = None
     ):
         include_chunks = body.include_chunks if body is not None else False
-        session = manager.open(request_id_of(request), include_chunks)
+        session = manager.open(request_id_of(request), include_chunks, owner_of(request))
         return _session_event(session, settings)
 
     @app.post(
@@ -379,8 +392,8 @@ def register_streaming_routes(
         responses=error_responses,
         summary="Append a transcript segment; returns the update it caused, if any",
     )
-    async def add_segment(session_id: SessionId, body: SegmentRequest):
-        session = manager.get(session_id)
+    async def add_segment(session_id: SessionId, body: SegmentRequest, request: Request):
+        session = manager.get(session_id, owner_of(request))
         step = await manager.segment(session_id, body.text, body.seq)
         return bodies.step(session, step)
 
@@ -390,8 +403,8 @@ def register_streaming_routes(
         responses=error_responses,
         summary="Final classification of the whole transcript; ends the session",
     )
-    async def close_session(session_id: SessionId):
-        session = manager.get(session_id)
+    async def close_session(session_id: SessionId, request: Request):
+        session = manager.get(session_id, owner_of(request))
         final, alert, stats = await manager.close(session_id)
         return bodies.final(session, final, alert, stats)
 
@@ -401,8 +414,8 @@ def register_streaming_routes(
         responses={404: {"model": schemas.ErrorResponse}},
         summary="Latest update, alert and counters of an open session",
     )
-    async def session_state(session_id: SessionId):
-        return bodies.state(manager.get(session_id))
+    async def session_state(session_id: SessionId, request: Request):
+        return bodies.state(manager.get(session_id, owner_of(request)))
 
     @app.delete(
         "/classifier/sessions/{session_id}",
@@ -411,8 +424,8 @@ def register_streaming_routes(
         responses={404: {"model": schemas.ErrorResponse}},
         summary="End a session without a final result; frees its state",
     )
-    async def delete_session(session_id: SessionId):
-        manager.get(session_id)
+    async def delete_session(session_id: SessionId, request: Request):
+        manager.get(session_id, owner_of(request))
         manager.end(session_id, "deleted")
         return Response(status_code=204)
 
@@ -423,10 +436,13 @@ def register_streaming_routes(
         headers = dict(websocket.scope.get("headers") or [])
         request_id = _request_id_from(headers.get(REQUEST_ID_HEADER.lower().encode()))
         try:
+            if not origin_allowed(headers.get(b"origin"), settings.allowed_origins):
+                raise _OriginNotAllowed("this origin may not open streams (TRIAGE_ALLOWED_ORIGINS)")
             refused = _auth_error(headers, settings.api_keys)
             if refused is not None:
                 raise refused
-            session = manager.open(request_id, include_chunks)
+            owner = owner_digest(presented_api_key(headers)) if settings.api_keys else None
+            session = manager.open(request_id, include_chunks, owner)
         except GatewayError as exc:
             await _deny(websocket, exc, request_id)
             return

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from test_deploy_files import assert_requires_api_keys, compose_binary, compose_config
 
 from client.settings import GatewaySettings
 
@@ -52,20 +51,18 @@ def gateways(services) -> dict[str, dict[str, Any]]:
     return found
 
 
-def test_scale_compose_file_is_valid_for_docker_compose() -> None:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must validate docker-compose.scale.yml: .ci/run installs it")
-        pytest.skip("docker-compose not installed (Debian package docker-compose)")
-    result = subprocess.run(
-        [binary, "-f", str(COMPOSE), "config", "-q"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-    )
+def test_scale_compose_file_is_valid_for_docker_compose(tmp_path: Path) -> None:
+    binary = compose_binary()
+    result = compose_config(binary, COMPOSE, tmp_path / "env", TRIAGE_API_KEYS="k")
     assert result.returncode == 0, result.stderr
+    refused = compose_config(binary, COMPOSE, tmp_path / "env")
+    assert refused.returncode != 0 and "set TRIAGE_API_KEYS" in refused.stderr, refused.stderr
+
+
+def test_scale_gateways_require_keys_and_lb_is_on_loopback(services, gateways) -> None:
+    for gateway in gateways.values():
+        assert_requires_api_keys(gateway["environment"])
+    assert services["lb"]["ports"] == ["${GATEWAY_PUBLISH_ADDRESS:-127.0.0.1}:8123:8080"]
 
 
 def test_each_triton_replica_has_its_own_gpu_and_cache(tritons) -> None:
