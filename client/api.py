@@ -310,8 +310,8 @@ def create_app(
 
     def body_for(c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
         record(c)
-        plan = service.plan
-        precision = service.bundle.metadata.get("precision") if service.bundle else None
+        bundle, plan = service.model_of(c.model_version)
+        precision = bundle.metadata.get("precision") if bundle else None
         return classification_body(c, plan, precision, include_chunks)
 
     error_responses = {

@@ -1,5 +1,6 @@
 """Two real Tritons behind one gateway: a replica that hangs (SIGSTOP: it accepts connections
-and never answers) is retried elsewhere within the deadline."""
+and never answers) is retried elsewhere within the deadline, and a partial rollout whose only
+replica with the new version dies falls back to the version still served instead of 503."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import GatewayProcess, free_port, start_triton
+from conftest import MODEL, GatewayProcess, free_port, start_triton
 
 from export.launcher import LocalTriton
+from export.triton_admin import pin_versions
 
 pytestmark = pytest.mark.integration
 TEXT = {"narrative": "A girl of nine was left alone at home for three days without food."}
@@ -23,12 +25,13 @@ DEADLINE_S = 4.0
 
 
 class Load:
-    """Closed-loop classify requests from a few threads; records each status and the slowest
-    answer."""
+    """Closed-loop classify requests from a few threads; records status, model version and
+    the slowest answer."""
 
     def __init__(self, url: str, workers: int = 6) -> None:
         self.url = url
         self.outcomes: Counter[str] = Counter()
+        self.versions: list[tuple[float, str]] = []  # (time answered, model version)
         self.slowest = 0.0
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -39,15 +42,20 @@ class Load:
         with httpx.Client(timeout=DEADLINE_S + 6) as client:
             while not self._stop.is_set():
                 started = time.monotonic()
+                version = None
                 try:
                     response = client.post(f"{self.url}/classifier/classify", json=TEXT)
                     status = str(response.status_code)
+                    if response.status_code == 200:
+                        version = response.json()["model_info"]["version"]
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 done = time.monotonic()
                 with self._lock:
                     self.outcomes[status] += 1
                     self.slowest = max(self.slowest, done - started)
+                    if version is not None:
+                        self.versions.append((done, version))
 
     def __enter__(self) -> Load:
         for thread in self._threads:
@@ -86,6 +94,10 @@ class Replicas:
         self._starts += 1
         log = self.logs / f"triton-{index}-{self._starts}.log"
         return start_triton(self.repository, log, grpc_port=self.ports[index])
+
+    def restart(self, index: int) -> None:
+        self.servers[index].kill()
+        self.servers[index] = self._start(index)
 
     @property
     def urls(self) -> str:
@@ -143,4 +155,38 @@ def test_hung_replica_is_retried_within_the_deadline(
         assert [e["live"] for e in endpoints] == [False, True], "the hung replica is out"
     finally:
         _signal_group(hung, signal.SIGCONT)
+        gateway.stop()
+
+
+def _version_answered(url: str) -> str:
+    response = httpx.post(f"{url}/classifier/classify", json=TEXT, timeout=DEADLINE_S + 2)
+    assert response.status_code == 200, response.text
+    return response.json()["model_info"]["version"]
+
+
+def test_partial_rollout_falls_back_to_the_version_still_served(
+    replicas: Replicas, model_repository: Path, tmp_path: Path
+) -> None:
+    old, new = replicas.servers
+    # Replica 0 serves only version 1; replica 1 serves 1 and 2 (the rollout reached it only).
+    assert pin_versions(old.http_url, MODEL, [1]) == [1]
+    gateway = _gateway(replicas, model_repository, tmp_path / "gateway.log")
+    try:
+        assert _version_answered(gateway.url) == "2"
+        with Load(gateway.url) as load:
+            time.sleep(1.5)
+            killed_at = time.monotonic()
+            new.kill()
+            time.sleep(3)
+        assert load.total > 50, load.outcomes
+        assert load.outcomes == Counter({"200": load.total}), load.outcomes
+        after = [v for at, v in load.versions if at > killed_at + 0.5]
+        assert after and set(after) == {"1"}, Counter(after)
+
+        replicas.restart(1)
+        back_at = time.monotonic()
+        while _version_answered(gateway.url) != "2":
+            assert time.monotonic() - back_at < 10, "version 2 not served again within 10 s"
+            time.sleep(0.2)
+    finally:
         gateway.stop()
