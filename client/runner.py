@@ -134,8 +134,11 @@ class TritonRunner:
         }
         if self.protocol == "grpc":
             kwargs["client_timeout"] = timeout_s
+        # gRPC ends the call at its own deadline (a clean DEADLINE_EXCEEDED); the margin only
+        # guards a stuck client. HTTP has no client deadline: this bound is the deadline.
+        grace = 0.5 if self.protocol == "grpc" else 0.0
         try:
-            result = await asyncio.wait_for(self._client.infer(**kwargs), timeout_s + 0.5)
+            result = await asyncio.wait_for(self._client.infer(**kwargs), timeout_s + grace)
         except Exception as exc:  # noqa: BLE001 - transport libraries raise their own types
             raise map_triton_error(exc) from None
         return {head: result.as_numpy(OUTPUT_NAMES[head]) for head in HEADS}

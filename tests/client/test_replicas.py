@@ -133,3 +133,21 @@ def test_the_health_check_of_a_server_that_never_answers_is_bounded(
     assert time.monotonic() - started < 2
     assert not state.live and state.ready_versions == []
     assert runner.serving_versions() == []
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http"])
+def test_an_inference_on_a_server_that_never_answers_ends_at_its_timeout(
+    silent_server: str, protocol: str
+) -> None:
+    runner = TritonRunner(silent_server, "m", protocol)
+
+    async def call() -> None:
+        try:
+            await runner.infer(IDS, IDS, version="1", timeout_s=0.5, request_id="r")
+        finally:
+            await runner.close()
+
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        asyncio.run(asyncio.wait_for(call(), 10))
+    assert 0.45 < time.monotonic() - started < 0.8
