@@ -28,7 +28,7 @@ from client.errors import GatewayError, InvalidInput, PayloadTooLarge
 from client.metrics import GatewayMetrics
 from client.replicas import ReplicaPool
 from client.responses import classification_body, health_body, info_body, now_iso
-from client.runner import ModelRunner, TritonRunner
+from client.runner import ModelRunner
 from client.service import Classification, ClassifierService
 from client.settings import GatewaySettings
 
@@ -161,11 +161,7 @@ class ApiKeyMiddleware:
 
 
 def build_runner(settings: GatewaySettings) -> ReplicaPool:
-    runners = [
-        (url, TritonRunner(url, settings.model_name, settings.protocol))
-        for url in settings.triton_urls
-    ]
-    return ReplicaPool(runners, check_interval_s=settings.health_check_interval_s)
+    return ReplicaPool.from_settings(settings)
 
 
 def _request_id_from(raw: bytes | None) -> str:
@@ -314,8 +310,8 @@ def create_app(
 
     def body_for(c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
         record(c)
-        plan = service.plan
-        precision = service.bundle.metadata.get("precision") if service.bundle else None
+        bundle, plan = service.model_of(c.model_version)
+        precision = bundle.metadata.get("precision") if bundle else None
         return classification_body(c, plan, precision, include_chunks)
 
     error_responses = {

@@ -1,9 +1,14 @@
 """Several Triton replicas behind one `ModelRunner`.
 
 Requests go round-robin over healthy replicas that have the wanted version ready. A replica
-is taken out on a failed call (unreachable, model not ready) or a failed health check, and
-taken back when a health check finds it ready again. An inference is idempotent, so a call
-that fails on one replica is retried on another while the request's deadline allows.
+is taken out on a failed call (unreachable, model not ready), on an attempt that timed out,
+or on a failed health check, and taken back when a health check finds it ready again. An
+inference is idempotent, so a call that fails on one replica is retried on another while the
+request's deadline allows.
+
+A replica can also hang: accept the connection and never answer (a stopped process, a stuck
+GPU). So while another healthy replica could take the call, an attempt gets only a fraction
+of the remaining deadline; the last candidate gets all of it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from client.errors import DeadlineExceeded, GatewayError, ModelUnavailable, Overloaded
-from client.runner import EndpointState, ModelRunner
+from client.runner import EndpointState, ModelRunner, TritonRunner
+from client.settings import GatewaySettings
 
 log = logging.getLogger("triage.replicas")
 
@@ -32,13 +38,45 @@ class Replica:
 
 
 class ReplicaPool:
-    def __init__(self, runners: list[tuple[str, ModelRunner]], check_interval_s: float = 1.0):
+    def __init__(
+        self,
+        runners: list[tuple[str, ModelRunner]],
+        check_interval_s: float = 1.0,
+        *,
+        attempt_fraction: float = 0.5,
+        attempt_min_s: float = 1.0,
+    ):
         if not runners:
             raise ValueError("at least one Triton endpoint is needed")
+        if not 0 < attempt_fraction <= 1:
+            raise ValueError("attempt_fraction must be in (0, 1]")
         self.replicas = [Replica(runner=r, url=url) for url, r in runners]
         self.check_interval_s = check_interval_s
+        self.attempt_fraction = attempt_fraction
+        self.attempt_min_s = attempt_min_s
         self._next = 0
         self._checker: asyncio.Task | None = None
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> ReplicaPool:
+        runners: list[tuple[str, ModelRunner]] = [
+            (
+                url,
+                TritonRunner(
+                    url,
+                    settings.model_name,
+                    settings.protocol,
+                    health_timeout_s=settings.health_check_timeout_s,
+                ),
+            )
+            for url in settings.triton_urls
+        ]
+        return cls(
+            runners,
+            check_interval_s=settings.health_check_interval_s,
+            attempt_fraction=settings.attempt_timeout_fraction,
+            attempt_min_s=settings.attempt_timeout_min_s,
+        )
 
     # --- health ---------------------------------------------------------------------------
 
@@ -95,16 +133,22 @@ class ReplicaPool:
             for r in self.replicas
         ]
 
+    def serving_versions(self) -> list[str]:
+        """Versions ready on a replica in the pool now (no new health check)."""
+        return sorted({v for r in self.replicas if r.healthy for v in r.ready_versions}, key=int)
+
+    def _serves(self, index: int, version: str) -> bool:
+        replica = self.replicas[index]
+        return replica.healthy and version in replica.ready_versions
+
     def _pick(self, version: str, tried: set[int]) -> int | None:
         n = len(self.replicas)
         candidates = [i for i in range(n) if i not in tried]
-        preferred = [
-            i
-            for i in candidates
-            if self.replicas[i].healthy and version in self.replicas[i].ready_versions
-        ]
-        # With no healthy candidate left, still try the others: a health check may be stale.
-        pool = preferred or candidates
+        preferred = [i for i in candidates if self._serves(i, version)]
+        # With no healthy candidate left, still try the replicas that are out: their health
+        # check may be stale. A healthy replica that reported not serving the version is no
+        # candidate (its answer would be "unknown version", and it would be taken out).
+        pool = preferred or [i for i in candidates if not self.replicas[i].healthy]
         if not pool:
             return None
         for step in range(n):
@@ -113,6 +157,24 @@ class ReplicaPool:
                 self._next = index + 1
                 return index
         return pool[0]
+
+    def _attempt_budget(self, index: int, version: str, tried: set[int], remaining: float) -> float:
+        """Seconds for one attempt: a share of what is left while another healthy replica
+        could still take the call, so that a hung replica cannot use up the deadline; all
+        of it for the last candidate."""
+        alternatives = [
+            i
+            for i in range(len(self.replicas))
+            if i != index and i not in tried and self._serves(i, version)
+        ]
+        if not alternatives:
+            return remaining
+        return min(remaining, max(self.attempt_min_s, self.attempt_fraction * remaining))
+
+    def _take_out(self, replica: Replica, why: str, request_id: str) -> None:
+        replica.healthy = False
+        replica.failures += 1
+        log.warning("replica %s %s request_id=%s; trying another", replica.url, why, request_id)
 
     async def infer(
         self,
@@ -125,27 +187,30 @@ class ReplicaPool:
     ) -> dict[str, np.ndarray]:
         deadline = time.monotonic() + timeout_s
         tried: set[int] = set()
-        last_error: GatewayError = ModelUnavailable("no model server is available")
+        last_error: GatewayError = ModelUnavailable(f"no model server serves version {version} now")
         while (index := self._pick(version, tried)) is not None:
-            tried.add(index)
-            replica = self.replicas[index]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise DeadlineExceeded("the request deadline passed before inference")
+            budget = self._attempt_budget(index, version, tried, remaining)
+            tried.add(index)
+            replica = self.replicas[index]
             try:
                 return await replica.runner.infer(
                     input_ids,
                     attention_mask,
                     version=version,
-                    timeout_s=remaining,
+                    timeout_s=budget,
                     request_id=request_id,
                 )
+            except DeadlineExceeded as exc:
+                if budget >= remaining:
+                    raise  # the request's own deadline passed: nothing is left to retry with
+                # Only this attempt's share ran out: the replica is slow or hung.
+                self._take_out(replica, f"did not answer within {budget:.2f} s", request_id)
+                last_error = exc
             except ModelUnavailable as exc:
-                replica.healthy = False
-                replica.failures += 1
-                log.warning(
-                    "replica %s failed request_id=%s; trying another", replica.url, request_id
-                )
+                self._take_out(replica, "failed", request_id)
                 last_error = exc
             except Overloaded as exc:
                 last_error = exc  # this replica's queue is full; another may have room

@@ -50,6 +50,11 @@ class ModelRunner(Protocol):
 
     def endpoint_states(self) -> list[EndpointState]: ...
 
+    def serving_versions(self) -> list[str]:
+        """Versions that a healthy model server has ready now, oldest first, from what is
+        already known (no new health check): what a request can be served with."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -80,10 +85,13 @@ class TritonRunner:
     is running when it is made, which is the server's loop only after start-up.
     """
 
-    def __init__(self, url: str, model_name: str, protocol: str = "grpc") -> None:
+    def __init__(
+        self, url: str, model_name: str, protocol: str = "grpc", health_timeout_s: float = 2.0
+    ) -> None:
         self.url = url
         self.model_name = model_name
         self.protocol = protocol
+        self.health_timeout_s = health_timeout_s
         if protocol == "grpc":
             import tritonclient.grpc.aio as module
         else:
@@ -130,8 +138,11 @@ class TritonRunner:
         }
         if self.protocol == "grpc":
             kwargs["client_timeout"] = timeout_s
+        # gRPC ends the call at its own deadline (a clean DEADLINE_EXCEEDED); the margin only
+        # guards a stuck client. HTTP has no client deadline: this bound is the deadline.
+        grace = 0.5 if self.protocol == "grpc" else 0.0
         try:
-            result = await asyncio.wait_for(self._client.infer(**kwargs), timeout_s + 0.5)
+            result = await asyncio.wait_for(self._client.infer(**kwargs), timeout_s + grace)
         except Exception as exc:  # noqa: BLE001 - transport libraries raise their own types
             error = map_triton_error(exc)
             log.warning(
@@ -150,28 +161,44 @@ class TritonRunner:
     def endpoint_states(self) -> list[EndpointState]:
         return [self._last_state or EndpointState(self.url, self.protocol, False, [])]
 
+    def serving_versions(self) -> list[str]:
+        state = self._last_state
+        return list(state.ready_versions) if state is not None and state.live else []
+
     async def state(self) -> EndpointState:
         self._last_state = await self._probe()
         return self._last_state
 
     async def _probe(self) -> EndpointState:
+        """One health check, bounded as a whole by `health_timeout_s`: a server that accepts
+        connections and never answers (stopped, hung) must read as down, not stall the
+        checker."""
         try:
-            live = bool(await asyncio.wait_for(self._client.is_server_live(), 2.0))
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable now"
-            return EndpointState(self.url, self.protocol, False, [], map_triton_error(exc).message)
-        try:
-            kwargs = {"as_json": True} if self.protocol == "grpc" else {}
-            metadata = await asyncio.wait_for(
-                self._client.get_model_metadata(self.model_name, **kwargs), 2.0
+            live = bool(
+                await asyncio.wait_for(self._client.is_server_live(), self.health_timeout_s)
             )
-            ready = [
-                str(v)
-                for v in metadata.get("versions", [])
-                if await asyncio.wait_for(self._client.is_model_ready(self.model_name, v), 2.0)
-            ]
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable now"
+            return EndpointState(self.url, self.protocol, False, [], self._probe_error(exc))
+        try:
+            ready = await asyncio.wait_for(self._ready_versions(), self.health_timeout_s)
         except Exception as exc:  # noqa: BLE001 - server up, model not usable
-            return EndpointState(self.url, self.protocol, live, [], map_triton_error(exc).message)
-        return EndpointState(self.url, self.protocol, live, sorted(ready, key=int))
+            return EndpointState(self.url, self.protocol, live, [], self._probe_error(exc))
+        return EndpointState(self.url, self.protocol, live, ready)
+
+    def _probe_error(self, exc: Exception) -> str:
+        if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+            return f"no answer to the health check within {self.health_timeout_s:g} s"
+        return map_triton_error(exc).message
+
+    async def _ready_versions(self) -> list[str]:
+        kwargs = {"as_json": True} if self.protocol == "grpc" else {}
+        metadata = await self._client.get_model_metadata(self.model_name, **kwargs)
+        ready = [
+            str(v)
+            for v in metadata.get("versions", [])
+            if await self._client.is_model_ready(self.model_name, v)
+        ]
+        return sorted(ready, key=int)
 
     async def close(self) -> None:
         if self._client_instance is not None:

@@ -65,8 +65,13 @@ class ClassifierService:
     def __init__(self, settings: GatewaySettings, runner: ModelRunner) -> None:
         self.settings = settings
         self.runner = runner
+        # The version followed (the newest served, or the pinned one) and its chunking plan.
         self.bundle: ModelBundle | None = None
         self.plan: ChunkingPlan | None = None
+        # Every version loaded, by version: the followed one and any fallback in use.
+        self._models: dict[str, tuple[ModelBundle, ChunkingPlan]] = {}
+        self._load_lock = asyncio.Lock()
+        self._fallback_in_use: str | None = None
         self.bundle_error: str | None = None
         self.endpoint: EndpointState | None = None
         self._refresh_task: asyncio.Task | None = None
@@ -100,6 +105,7 @@ class ClassifierService:
         """Follow the version Triton serves, so labels always match the graph answering."""
         async with self._refresh_lock:
             self.endpoint = await self.runner.state()
+            self._forget_unserved(self.endpoint.ready_versions)
             wanted = self.settings.model_version
             if not wanted:
                 if not self.endpoint.ready_versions:
@@ -108,13 +114,7 @@ class ClassifierService:
             if self.bundle is not None and self.bundle.version == wanted:
                 return
             try:
-                bundle = await asyncio.to_thread(
-                    ModelBundle.load,
-                    Path(self.settings.model_repository),
-                    self.settings.model_name,
-                    wanted,
-                )
-                plan = self._plan_for(bundle)
+                bundle, plan = await self._load(wanted)
             except (OSError, ValueError) as exc:
                 # Readiness and error bodies carry this; paths stay in the log only.
                 self.bundle_error = f"version {wanted}: the model files cannot be loaded"
@@ -129,6 +129,45 @@ class ClassifierService:
                 plan.overlap,
                 plan.buckets,
             )
+
+    async def _load(self, version: str) -> tuple[ModelBundle, ChunkingPlan]:
+        """One version's files and plan, loaded on first use and kept while it is served."""
+        loaded = self._models.get(version)
+        if loaded is not None:
+            return loaded
+        async with self._load_lock:
+            loaded = self._models.get(version)
+            if loaded is None:
+                bundle = await asyncio.to_thread(
+                    ModelBundle.load,
+                    Path(self.settings.model_repository),
+                    self.settings.model_name,
+                    version,
+                )
+                loaded = (bundle, self._plan_for(bundle))
+                self._models[version] = loaded
+        return loaded
+
+    def _forget_unserved(self, served: list[str]) -> None:
+        keep = {*served, *([self.bundle.version] if self.bundle else [])}
+        for version in [v for v in self._models if v not in keep]:
+            del self._models[version]
+
+    def _fallback_version(self, followed: str) -> str | None:
+        """The version to answer with when no healthy replica serves the followed one (the
+        only replica with a new version died mid-rollout): the newest one still served.
+        None: answer with the followed version (it is served, nothing is, or it is pinned)."""
+        if self.settings.model_version:
+            return None
+        serving = self.runner.serving_versions()
+        fallback = serving[-1] if serving and followed not in serving else None
+        if fallback != self._fallback_in_use:
+            if fallback is None:
+                log.info("version %s is served again; fallback ends", followed)
+            else:
+                log.warning("no healthy replica serves version %s; using %s", followed, fallback)
+            self._fallback_in_use = fallback
+        return fallback
 
     def _plan_for(self, bundle: ModelBundle) -> ChunkingPlan:
         max_length = bundle.max_length
@@ -154,7 +193,27 @@ class ClassifierService:
         )
 
     def require_model(self) -> tuple[ModelBundle, ChunkingPlan]:
-        return self._require_model()
+        """The model to answer with now: the followed version, or a fallback already loaded."""
+        bundle, plan = self._require_model()
+        fallback = self._fallback_version(bundle.version)
+        return self._models.get(fallback, (bundle, plan)) if fallback else (bundle, plan)
+
+    def model_of(self, version: str) -> tuple[ModelBundle | None, ChunkingPlan | None]:
+        """The files and plan an answer of `version` was computed with (for its metadata)."""
+        loaded = self._models.get(version)
+        return loaded if loaded is not None else (self.bundle, self.plan)
+
+    async def model_for_request(self) -> tuple[ModelBundle, ChunkingPlan]:
+        """As `require_model`, loading the fallback version's files on first use."""
+        bundle, plan = self._require_model()
+        fallback = self._fallback_version(bundle.version)
+        if fallback is None:
+            return bundle, plan
+        try:
+            return await self._load(fallback)
+        except (OSError, ValueError) as exc:
+            log.error("cannot load fallback version %s: %s", fallback, exc)
+            return bundle, plan
 
     def _require_model(self) -> tuple[ModelBundle, ChunkingPlan]:
         if self.bundle is None or self.plan is None:
@@ -191,9 +250,19 @@ class ClassifierService:
             self.check_narrative(narrative, field if len(narratives) == 1 else f"{field}[{i}]")
         if self.draining:
             raise ModelUnavailable("the gateway is shutting down", retry_after_s=1)
-        bundle, plan = self._require_model()
+        bundle, plan = await self.model_for_request()
         with self.admitted(len(narratives)):
-            return await self._classify_admitted(narratives, request_id, deadline, bundle, plan)
+            try:
+                return await self._classify_admitted(narratives, request_id, deadline, bundle, plan)
+            except ModelUnavailable:
+                # The version's last healthy replica went away during the call: once more
+                # with the newest version still served, within the same deadline.
+                retry_bundle, retry_plan = await self.model_for_request()
+                if retry_bundle.version == bundle.version:
+                    raise
+                return await self._classify_admitted(
+                    narratives, request_id, deadline, retry_bundle, retry_plan
+                )
 
     @contextlib.contextmanager
     def admitted(self, n: int) -> Iterator[None]:

@@ -34,6 +34,14 @@ class GatewaySettings(BaseSettings):
     model_repository: Path = DEFAULT_REPOSITORY
     version_refresh_s: float = 10.0
     health_check_interval_s: float = 1.0
+    # A health check with no answer within this time takes the replica out (a stopped or
+    # hung server accepts connections and never answers).
+    health_check_timeout_s: float = Field(default=2.0, gt=0)
+    # While another healthy replica could take a call, one attempt may use this fraction of
+    # the time left (at least `attempt_timeout_min_s`); a replica that does not answer in it
+    # is taken out and the call retried elsewhere. The last candidate gets all the time left.
+    attempt_timeout_fraction: float = Field(default=0.5, gt=0, le=1)
+    attempt_timeout_min_s: float = Field(default=1.0, ge=0)
 
     # Chunking: 0 means "the model's max length" / "scaled default overlap".
     max_length: int = 0

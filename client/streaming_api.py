@@ -199,7 +199,7 @@ class _Bodies:
         self.metrics = metrics
 
     def result(self, c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
-        plan, bundle = self.service.plan, self.service.bundle
+        bundle, plan = self.service.model_of(c.model_version)
         precision = bundle.metadata.get("precision") if bundle else None
         return classification_body(c, plan, precision, include_chunks)
 

@@ -128,6 +128,9 @@ class FakeRunner:
     def endpoint_states(self) -> list[EndpointState]:
         return []
 
+    def serving_versions(self) -> list[str]:
+        return list(self.ready_versions)
+
     async def close(self) -> None:
         return None
 
