@@ -19,7 +19,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from export.severity import DISABLED, SeverityOrderError, describe, parse_severity_order
 
     try:
-        order = parse_severity_order(args.severity_order) if args.severity_order else None
+        order = (
+            parse_severity_order(args.severity_order) if args.severity_order is not None else None
+        )
         result = export_checkpoint(
             args.checkpoint,
             args.repository,

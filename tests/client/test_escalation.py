@@ -116,6 +116,7 @@ def test_export_without_an_order_warns_that_escalation_is_off(exported: Exported
         ("1,2,2,3", "repeated ['2']"),
         ("1,,3", "comma-separated"),
         (" ", "comma-separated"),
+        ("", "comma-separated"),
     ],
 )
 def test_a_wrong_order_is_refused_before_anything_is_written(
