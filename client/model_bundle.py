@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from client.aggregation import Severity, check_sub_to_main, load_severity, load_sub_to_main
 from client.tokenization import NarrativeTokenizer
 from export.layout import METADATA_FILE, Labels, load_labels
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,14 @@ class ModelBundle:
         severity = load_severity(folder)
         if severity is not None:
             severity.check_labels(labels.priority)
+        else:
+            # Served, but no case will ever escalate: operators must hear of it.
+            log.warning(
+                "model %s version %s ships no priority severity order: escalation is disabled "
+                "(re-export with `helpline-export export --severity-order`)",
+                name,
+                version,
+            )
         return cls(
             name=name,
             version=version,

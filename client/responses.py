@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from client import schemas
 from client.service import ChunkingPlan, Classification, ClassifierService
+from export.severity import DISABLED
 
 
 def now_iso() -> str:
@@ -101,6 +102,22 @@ def classification_body(
     )
 
 
+def escalation_state(service: ClassifierService) -> str:
+    """One line an operator cannot misread: whether cases of the served version escalate."""
+    bundle = service.bundle
+    if bundle is None:
+        return "unknown (no model version loaded)"
+    severity = service.effective_severity(bundle)
+    if severity is None:
+        return DISABLED
+    order = " < ".join(severity.least_to_most_severe)
+    return (
+        f"enabled (least to most severe: {order}; a chunk predicting "
+        f"{severity.most_severe!r} with probability >= {severity.escalation_threshold:g} "
+        "escalates)"
+    )
+
+
 def info_body(service: ClassifierService) -> schemas.InfoResponse:
     settings = service.settings
     bundle, plan = service.bundle, service.plan
@@ -137,6 +154,7 @@ def info_body(service: ClassifierService) -> schemas.InfoResponse:
         escalation_threshold=(
             service.effective_severity(bundle).escalation_threshold if bundle and severity else None
         ),
+        escalation=escalation_state(service),
         limits={
             "max_body_bytes": settings.max_body_bytes,
             "max_narrative_chars": settings.max_narrative_chars,
@@ -162,6 +180,7 @@ def health_body(service: ClassifierService) -> schemas.HealthResponse:
         state=state,  # type: ignore[arg-type]
         version=bundle.version if bundle else None,
         detail=detail,
+        escalation=escalation_state(service),
     )
     return schemas.HealthResponse(
         status="ok" if state == "ready" else "degraded",

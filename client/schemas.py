@@ -178,6 +178,11 @@ class InfoResponse(BaseModel):
     label_counts: dict[str, int] | None
     severity_order: list[str] | None
     escalation_threshold: float | None
+    escalation: str = Field(
+        ...,
+        description="`enabled (...)` with the order and threshold, `disabled (no severity "
+        "order)` when the served version ships none, or `unknown (...)` before a version loads.",
+    )
     limits: dict[str, int]
     endpoints: list[EndpointInfo]
 
@@ -186,6 +191,7 @@ class ModelHealth(BaseModel):
     state: Literal["ready", "implementable", "blocked"]
     version: str | None
     detail: str | None
+    escalation: str = Field(..., description="As in `/classifier/info`.")
 
 
 class HealthResponse(BaseModel):

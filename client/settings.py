@@ -115,6 +115,14 @@ class GatewaySettings(BaseSettings):
         parts = _split_csv(value)
         return [int(p) for p in parts] if isinstance(parts, list) else parts
 
+    @field_validator("escalation_threshold")
+    @classmethod
+    def _escalation_threshold(cls, value: float) -> float:
+        # Checked at start-up: an out-of-range value would otherwise fail every classification.
+        if not (value < 0 or 0.0 <= value <= 1.0):
+            raise ValueError("escalation_threshold is a probability in [0, 1] (< 0: the model's)")
+        return value
+
     @field_validator("protocol")
     @classmethod
     def _protocol(cls, value: str) -> str:

@@ -16,8 +16,12 @@ from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
 def _cmd_export(args: argparse.Namespace) -> int:
     from export.parity import ParityError
     from export.pipeline import export_checkpoint
+    from export.severity import DISABLED, SeverityOrderError, describe, parse_severity_order
 
     try:
+        order = (
+            parse_severity_order(args.severity_order) if args.severity_order is not None else None
+        )
         result = export_checkpoint(
             args.checkpoint,
             args.repository,
@@ -27,10 +31,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
             texts_file=args.parity_texts,
             max_texts=args.max_texts,
             min_main_agreement=args.min_agreement,
+            severity_order=order,
         )
+    except SeverityOrderError as exc:
+        print(f"export refused: {exc}", file=sys.stderr)
+        return 2
     except ParityError as exc:
         print(f"export refused: {exc}", file=sys.stderr)
         return 3
+    if result.severity is None:
+        print(
+            f"WARNING: escalation {DISABLED} for version {result.version}: the checkpoint "
+            "ships no priority_severity.json. Re-export with --severity-order LEAST,...,MOST "
+            "(its priority labels, least to most severe) to enable it.",
+            file=sys.stderr,
+        )
     print(
         json.dumps(
             {
@@ -38,6 +53,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
                 "path": str(result.version_dir),
                 "seconds": round(result.seconds, 1),
                 "parity": result.parity.to_dict(),
+                "escalation": describe(result.severity),
             },
             indent=2,
         )
@@ -110,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--parity-texts", type=Path, default=None, help="JSON/JSONL with narrative")
     exp.add_argument("--max-texts", type=int, default=500)
     exp.add_argument("--min-agreement", type=float, default=0.99, help="int8/fp16 main argmax")
+    exp.add_argument(
+        "--severity-order",
+        default=None,
+        metavar="LEAST,...,MOST",
+        help="priority labels least to most severe, e.g. 1,2,3 (each label exactly once); "
+        "without it, and without priority_severity.json in the checkpoint, escalation is off",
+    )
     exp.set_defaults(func=_cmd_export)
 
     tiny = sub.add_parser("tiny-checkpoint", help="random-init production-format checkpoint")

@@ -6,6 +6,7 @@ import json
 import logging
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from export.onnx_export import OPSET, export_onnx
 from export.parity import DEFAULT_MIN_AGREEMENT, ParityReport, check_parity
 from export.repository import write_version
 from export.sample_texts import SAMPLE_NARRATIVES
+from export.severity import describe, version_severity
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ class ExportResult:
     version: int
     parity: ParityReport
     seconds: float
+    # The shipped priority_severity.json content; None: escalation is off for this version.
+    severity: dict | None = None
 
 
 # Default parity texts besides the built-in samples: held-out synthetic narratives with the
@@ -90,6 +94,12 @@ def _versions_of_tools() -> dict[str, str]:
     return found
 
 
+def _severity_source(severity: dict | None, order: Sequence[str] | None) -> str | None:
+    if severity is None:
+        return None
+    return "--severity-order" if order is not None else "checkpoint"
+
+
 def export_checkpoint(
     source: str,
     repository: Path,
@@ -100,9 +110,18 @@ def export_checkpoint(
     texts_file: Path | None = None,
     max_texts: int = 500,
     min_main_agreement: float = DEFAULT_MIN_AGREEMENT,
+    severity_order: Sequence[str] | None = None,
 ) -> ExportResult:
+    """`severity_order`: priority labels least to most severe (replaces the checkpoint's
+    priority_severity.json); checked against the labels before anything is exported."""
     started = time.monotonic()
     checkpoint = load_checkpoint(source)
+    severity = version_severity(checkpoint.folder, checkpoint.labels.priority, severity_order)
+    if severity is None:
+        log.warning(
+            "no priority severity order (checkpoint has no priority_severity.json, no "
+            "--severity-order given): this version will be served with escalation OFF"
+        )
     texts = load_texts(texts_file)[:max_texts]
     with tempfile.TemporaryDirectory(prefix="helpline-export-") as work:
         onnx_path, _ = export_onnx(checkpoint, precision, Path(work))
@@ -131,12 +150,22 @@ def export_checkpoint(
             "preprocessing": "none",
             "parity": parity.to_dict(),
             "parity_texts": str(texts_file) if texts_file else DEFAULT_TEXTS_NAME,
+            "escalation": describe(severity),
+            "severity_source": _severity_source(severity, severity_order),
         }
         training_info = checkpoint.folder / "training_info.json"
         if training_info.is_file():
             metadata["training"] = json.loads(training_info.read_text())
         metadata["max_length"] = served_max_length(checkpoint)
         version_dir = write_version(
-            repository, model_name, onnx_path, checkpoint.folder, metadata, version
+            repository,
+            model_name,
+            onnx_path,
+            checkpoint.folder,
+            metadata,
+            version,
+            severity=severity,
         )
-    return ExportResult(version_dir, int(version_dir.name), parity, time.monotonic() - started)
+    return ExportResult(
+        version_dir, int(version_dir.name), parity, time.monotonic() - started, severity
+    )

@@ -64,7 +64,11 @@ def write_version(
     checkpoint_folder: Path,
     metadata: dict,
     version: int | None = None,
+    *,
+    severity: dict | None = None,
 ) -> Path:
+    """`severity`: the version's priority_severity.json content (export/severity.py); when
+    None, the checkpoint's own file is copied if it has one."""
     from export.layout import LABEL_FILES
     from export.model import copy_tokenizer_files
 
@@ -80,7 +84,12 @@ def write_version(
     try:
         shutil.copy2(onnx_path, staging / "model.onnx")
         shutil.copy2(PYTHON_MODEL_TEMPLATE, staging / "model.py")
-        for name in [*LABEL_FILES.values(), SUB_TO_MAIN_FILE, SEVERITY_FILE]:
+        copied = [*LABEL_FILES.values(), SUB_TO_MAIN_FILE]
+        if severity is None:
+            copied.append(SEVERITY_FILE)
+        else:
+            (staging / SEVERITY_FILE).write_text(json.dumps(severity, indent=1))
+        for name in copied:
             if (checkpoint_folder / name).is_file():
                 shutil.copy2(checkpoint_folder / name, staging / name)
         copy_tokenizer_files(checkpoint_folder, staging)

@@ -21,8 +21,10 @@ def _heads(value: str) -> tuple[str, ...]:
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data (JSON list, JSONL or CSV)")
     data.add_argument("--train", type=Path, help="training rows")
-    data.add_argument("--validation", type=Path, help="validation rows (early stopping)")
-    data.add_argument("--test", type=Path, help="held-out test rows (version decision)")
+    data.add_argument(
+        "--validation", type=Path, help="validation rows (early stopping, version decision)"
+    )
+    data.add_argument("--test", type=Path, help="held-out test rows (reported, never decides)")
     data.add_argument("--data", type=Path, nargs="+", help="file(s) to split instead")
     data.add_argument("--split-seed", type=int, default=13)
     data.add_argument("--val-fraction", type=float, default=0.1)
@@ -94,7 +96,7 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-improvement",
         type=float,
         default=0.0,
-        help="required gain over the current version's test metric",
+        help="required gain over the current version's validation metric",
     )
 
 
@@ -144,8 +146,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
         print(f"no versions in {registry.root}")
     for v in versions:
         triton = f" triton v{v['triton_version']}" if v.get("triton_version") else ""
+        # Entries written before `selected_on` existed were decided on the test split.
+        split = v.get("selected_on", "test")
         print(
-            f"{'*' if v['current'] else ' '} {v['id']:<5} {v['metric']} {v['value']:.4f} "
+            f"{'*' if v['current'] else ' '} {v['id']:<5} {split} {v['metric']} {v['value']:.4f} "
             f"parent {v.get('parent_version') or '-':<5} data {v['data_hash'][:12]} "
             f"{v['created_at']}{triton}"
         )

@@ -7,9 +7,12 @@ Layout under the registry folder (default `artifacts/registry/`):
 Rules:
 * version ids are "v<N>" with N one above the highest id ever recorded or present as a
   folder, never derived from counting entries (deleted folders must not cause reuse);
-* a new version is kept ONLY if its metric on the held-out TEST split beats the current
-  version's, both measured now on the same test rows; otherwise the attempt is recorded
-  (metrics, reason) and its weights are deleted;
+* a new version is kept ONLY if its metric on the VALIDATION split (the selection split)
+  beats the current version's by `min_improvement`, both measured now on the same rows;
+  otherwise the attempt is recorded (metrics, reason) and its weights are deleted. The test
+  split is never read by the decision: deciding on it would, over repeated retraining,
+  select on the test set and leave no unbiased estimate. Test metrics of both versions are
+  recorded for reporting only, and every entry names the split that decided (`selected_on`);
 * early stopping inside training reads the validation split only (training.finetune);
 * `current` is what the next training run warm-starts from; `rollback` moves it back;
   `promote` exports a version as a new Triton model version and records which one.
@@ -46,6 +49,9 @@ DEFAULT_ROOT = Path("artifacts/registry")
 REGISTRY_FILE = "registry.json"
 VERSION_ID = re.compile(r"^v(\d+)$")
 SPLIT_NAMES = ("train", "validation", "test")
+# The split that decides keep-or-reject. Early stopping reads it too, which favours the
+# candidate slightly; `min_improvement` is the margin that absorbs this.
+SELECTION_SPLIT = "validation"
 
 
 def _now() -> str:
@@ -127,6 +133,7 @@ class Registry:
             # served model names its registry version.
             info = json.loads(info_path.read_text())
             info["registry_version"] = version_id
+            info["selected_on"] = entry.get("selected_on")
             info_path.write_text(json.dumps(info, indent=1))
         data = self.load()
         record = {
@@ -240,13 +247,12 @@ def _summary(metrics: dict | None) -> dict | None:
     return {k: metrics[k] for k in keys if k in metrics}
 
 
-def evaluate_version(
-    registry: Registry, entry: dict, dataset: Dataset, vocab: LabelVocabulary, batch_size: int
+def evaluate_folder(
+    folder: Path, dataset: Dataset, vocab: LabelVocabulary, batch_size: int
 ) -> dict:
-    """A kept version's metrics on the given rows, at the max_length it was trained with."""
+    """A saved checkpoint's metrics on the given rows, at the max_length it was trained with."""
     from export.model import load_checkpoint
 
-    folder = registry.path_of(entry)
     checkpoint = load_checkpoint(folder)
     info_path = folder / TRAINING_INFO_FILE
     info = json.loads(info_path.read_text()) if info_path.is_file() else {}
@@ -263,6 +269,44 @@ def evaluate_version(
     )
 
 
+def evaluate_version(
+    registry: Registry, entry: dict, dataset: Dataset, vocab: LabelVocabulary, batch_size: int
+) -> dict:
+    """A kept version's metrics on the given rows, at the max_length it was trained with."""
+    return evaluate_folder(registry.path_of(entry), dataset, vocab, batch_size)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Keep-or-reject of a candidate, from selection-split numbers only (no test metrics
+    are passed in, so none can influence it)."""
+
+    accepted: bool
+    reason: str
+
+
+def select(
+    metric: str,
+    candidate: float,
+    current: float | None,
+    current_id: str | None,
+    min_improvement: float,
+) -> Selection:
+    """Kept when candidate > current + min_improvement; the first version (no current)
+    when candidate >= min_improvement."""
+    split = SELECTION_SPLIT
+    if current is None:
+        accepted = candidate >= min_improvement
+        reference = f"the minimum {min_improvement}"
+    else:
+        accepted = candidate > current + min_improvement
+        reference = f"{current_id}'s {current:.4f}" + (
+            f" + {min_improvement}" if min_improvement else ""
+        )
+    verb = "beats" if accepted else "does not beat"
+    return Selection(accepted, f"{split} {metric} {candidate:.4f} {verb} {reference}")
+
+
 def train_next(
     registry: Registry,
     records: dict[str, Sequence[dict]],
@@ -273,12 +317,13 @@ def train_next(
     initial_base: str | Path | None = None,
     progress: Progress = print,
 ) -> TrainOutcome:
-    """Warm-start from the current version, train, test, keep only if better.
+    """Warm-start from the current version, train, keep only if better on validation.
 
     Without a current version, training starts from `initial_base` (a checkpoint folder in
-    the production layout), else from the converted MiniLM. Kept only when test[metric] >
-    current's test[metric] (re-measured on the same test rows) + min_improvement; the first
-    version is kept when it reaches min_improvement.
+    the production layout), else from the converted MiniLM. Kept only when the candidate's
+    validation[metric] > current's validation[metric] (both measured now, on the same rows)
+    + min_improvement; the first version is kept when it reaches min_improvement. Test
+    metrics of both are measured and recorded for reporting only.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}")
@@ -300,36 +345,44 @@ def train_next(
         data_hash=digest,
         progress=progress,
     )
-    new_value = float(result.info["test"][metric])
-
-    current_metrics = None
+    # Both sides measured the same way, from disk: what is kept is what was compared.
+    selection_rows = datasets[SELECTION_SPLIT]
+    batch = config.eval_batch_size
+    candidate_selection = evaluate_folder(staging, selection_rows, vocab, batch)
+    current_selection = current_test = None
     if current is not None:
-        current_metrics = evaluate_version(
-            registry, current, datasets["test"], vocab, config.eval_batch_size
-        )
-        threshold = float(current_metrics[metric]) + min_improvement
-        reference = f"{current['id']}'s {current_metrics[metric]:.4f}"
-    else:
-        threshold = min_improvement
-        reference = "the minimum"
-    accepted = new_value > threshold if current is not None else new_value >= threshold
-    reason = (
-        f"test {metric} {new_value:.4f} {'beats' if accepted else 'does not beat'} "
-        f"{reference}"
-        + (f" + {min_improvement}" if current is not None and min_improvement else "")
+        current_selection = evaluate_version(registry, current, selection_rows, vocab, batch)
+        current_test = evaluate_version(registry, current, datasets["test"], vocab, batch)
+    decision = select(
+        metric,
+        float(candidate_selection[metric]),
+        float(current_selection[metric]) if current_selection is not None else None,
+        current["id"] if current else None,
+        min_improvement,
     )
+    accepted = decision.accepted
+    test_note = f"test {metric} {float(result.info['test'][metric]):.4f}" + (
+        f" vs {current_test[metric]:.4f}" if current_test is not None else ""
+    )
+    reason = f"{decision.reason} ({test_note}, reported only)"
     progress(reason)
 
     entry = {
         "metric": metric,
-        "value": new_value,
+        "selected_on": SELECTION_SPLIT,
+        "value": float(candidate_selection[metric]),
+        "validation_metrics": _summary(candidate_selection),
         "test_metrics": _summary(result.info["test"]),
-        "validation_metrics": _summary(result.info["best_validation"]),
         "compared_with": (
-            {"version": current["id"], "test_metrics": _summary(current_metrics)}
+            {
+                "version": current["id"],
+                "validation_metrics": _summary(current_selection),
+                "test_metrics": _summary(current_test),
+            }
             if current
             else None
         ),
+        "min_improvement": min_improvement,
         "reason": reason,
         "data_hash": digest,
         "data": {name: ds.report.to_dict() for name, ds in datasets.items()},
@@ -354,7 +407,7 @@ def train_next(
 
 def _track(entry: dict, record: dict, accepted: bool, info: dict) -> None:
     """MLflow, when MLFLOW_TRACKING_URI is set (off otherwise): parameters, validation
-    metrics per evaluation, test metrics and which version the run became."""
+    metrics per evaluation, selection and test metrics and which version the run became."""
     from training.tracking import Tracker
 
     tracker = Tracker.from_env()
@@ -376,10 +429,12 @@ def _track(entry: dict, record: dict, accepted: bool, info: dict) -> None:
                 metrics["train_loss"] = point["train_loss"]
             tracker.log_metrics(metrics, step=int(point.get("step", 0)))
         tracker.log_metrics({f"test.{k}": v for k, v in entry["test_metrics"].items()})
+        tracker.log_metrics({f"selection.{k}": v for k, v in entry["validation_metrics"].items()})
         tracker.set_tags(
             {
                 "registered_version": record["id"] if accepted else "rejected",
                 "accepted": accepted,
+                "selected_on": entry["selected_on"],
                 "reason": entry["reason"],
             }
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,16 @@ from export.layout import HEADS, METADATA_FILE, OUTPUT_NAMES
 from export.tiny import make_tiny_checkpoint
 from training import corpus
 from training.cli import main as cli_main
-from training.finetune import TRAINING_INFO_FILE, TrainConfig
-from training.registry import Registry, RegistryError, train_next
+from training.data import LabelVocabulary, clean_records
+from training.finetune import (
+    TRAINING_INFO_FILE,
+    TextEncoder,
+    TrainConfig,
+    label_targets,
+    predict,
+    sub_mask,
+)
+from training.registry import Registry, RegistryError, select, train_next
 from training.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
 
 MODEL = "helpline_classifier"
@@ -62,7 +71,8 @@ def test_first_version_is_kept_and_current(registry: Registry, records: dict) ->
     assert registry.current()["id"] == "v1"
     assert v1["status"] == "accepted" and v1["parent_version"] is None
     assert v1["metric"] == "avg_accuracy"
-    assert v1["value"] == pytest.approx(v1["test_metrics"]["avg_accuracy"])
+    assert v1["selected_on"] == "validation"
+    assert v1["value"] == pytest.approx(v1["validation_metrics"]["avg_accuracy"])
     assert set(v1["test_metrics"]) >= {f"{h}_accuracy" for h in HEADS}
     assert len(v1["data_hash"]) == 64
     assert v1["data"]["train"]["rejected_by_reason"] == {
@@ -72,6 +82,7 @@ def test_first_version_is_kept_and_current(registry: Registry, records: dict) ->
     folder = registry.path_of(v1)
     info = json.loads((folder / TRAINING_INFO_FILE).read_text())
     assert info["registry_version"] == "v1" and info["max_length"] == 48
+    assert info["selected_on"] == "validation"
     on_disk = json.loads(registry.file.read_text())
     assert on_disk["current"] == "v1"
 
@@ -198,3 +209,120 @@ def test_mlflow_records_params_metrics_and_version(
     assert any(key.startswith("test.") for key in run.data.metrics)
     history = client.get_metric_history(run.info.run_id, "validation.avg_accuracy")
     assert len(history) >= 1
+
+
+# --------------------------------------------------------------------------- selection split
+# Keep-or-reject reads the validation split only. The candidate below is trained the same
+# way (same base, seed and training rows; one epoch, so one validation pass and no early-
+# stopping choice that could depend on the validation rows) in each test, on a copy of one
+# registry holding v1, so its margin over v1 is known before the thresholds are chosen.
+
+
+def _candidate_config() -> TrainConfig:
+    # A seed and rate that move the weights enough to change answers both ways.
+    return _config(seed=2, learning_rate=3e-3)
+
+
+@pytest.fixture(scope="module")
+def selection_base(
+    tmp_path_factory: pytest.TempPathFactory, tiny_base: Path, records: dict
+) -> Path:
+    root = tmp_path_factory.mktemp("selection") / "registry"
+    first = train_next(Registry(root), records, _config(), initial_base=tiny_base, progress=_quiet)
+    assert first.accepted
+    return root
+
+
+def _copy(root: Path, tmp_path: Path) -> Registry:
+    shutil.copytree(root, tmp_path / "registry")
+    return Registry(tmp_path / "registry")
+
+
+@pytest.fixture(scope="module")
+def probe(
+    selection_base: Path, tmp_path_factory: pytest.TempPathFactory, records: dict
+) -> tuple[Registry, dict]:
+    """The candidate kept unconditionally: its entry holds both versions' metrics."""
+    registry = _copy(selection_base, tmp_path_factory.mktemp("probe"))
+    outcome = train_next(
+        registry, records, _candidate_config(), min_improvement=-1.0, progress=_quiet
+    )
+    assert outcome.accepted and outcome.entry["id"] == "v2"
+    return registry, outcome.entry
+
+
+def _validation_margin(entry: dict) -> float:
+    return entry["value"] - entry["compared_with"]["validation_metrics"]["avg_accuracy"]
+
+
+@pytest.mark.parametrize(("offset", "kept"), [(-0.005, True), (0.005, False)])
+def test_kept_only_when_the_validation_gain_exceeds_the_threshold(
+    selection_base: Path, probe: tuple, records: dict, tmp_path: Path, offset: float, kept: bool
+) -> None:
+    margin = _validation_margin(probe[1])
+    assert margin > 0.01, "the candidate must be really better on validation"
+    threshold = margin + offset  # just below / just above the candidate's real gain
+    registry = _copy(selection_base, tmp_path)
+    outcome = train_next(
+        registry, records, _candidate_config(), min_improvement=threshold, progress=_quiet
+    )
+    entry = outcome.entry
+    assert entry["value"] == pytest.approx(probe[1]["value"]), "training is not repeatable"
+    assert outcome.accepted is kept
+    assert entry["selected_on"] == "validation" and entry["min_improvement"] == threshold
+    assert entry["reason"].startswith(f"validation avg_accuracy {entry['value']:.4f} ")
+    assert registry.current()["id"] == ("v2" if kept else "v1")
+
+
+def _correct_heads(folder: Path, examples: list, vocab: LabelVocabulary) -> np.ndarray:
+    """Per row, how many of the four heads the checkpoint gets right (as registry.evaluate
+    measures: the trained max_length, sub restricted to the predicted main)."""
+    from export.model import load_checkpoint
+
+    checkpoint = load_checkpoint(folder)
+    rows = TextEncoder(folder).encode([e.narrative for e in examples], 48)
+    preds, _ = predict(
+        checkpoint.model,
+        rows,
+        TextEncoder(folder).pad_id,
+        restrict=sub_mask(checkpoint.labels, vocab.sub_to_main),
+    )
+    return (preds == label_targets(examples, checkpoint.labels)).sum(axis=1)
+
+
+def test_a_better_test_split_does_not_keep_a_worse_candidate(
+    selection_base: Path, probe: tuple, records: dict, tmp_path: Path
+) -> None:
+    """Validation rows where v1 beats the candidate, test rows where the candidate beats v1:
+    a decision that read the test split would keep it."""
+    probe_registry = probe[0]
+    vocab = LabelVocabulary.from_checkpoint(probe_registry.path_of(probe_registry.get("v1")))
+    pool = corpus.generate(240, seed=5, length_profile="short")
+    examples = clean_records(pool, vocab, "pool").examples
+    assert len(examples) == len(pool)
+    old = _correct_heads(probe_registry.path_of(probe_registry.get("v1")), examples, vocab)
+    new = _correct_heads(probe_registry.path_of(probe_registry.get("v2")), examples, vocab)
+    validation = [row for row, a, b in zip(pool, old, new, strict=True) if a > b]
+    test = [row for row, a, b in zip(pool, old, new, strict=True) if b > a]
+    assert len(validation) >= 4 and len(test) >= 4
+
+    registry = _copy(selection_base, tmp_path)
+    split = {"train": records["train"], "validation": validation, "test": test}
+    outcome = train_next(registry, split, _candidate_config(), min_improvement=0.0, progress=_quiet)
+    entry = outcome.entry
+    current = entry["compared_with"]
+    assert entry["test_metrics"]["avg_accuracy"] > current["test_metrics"]["avg_accuracy"]
+    assert entry["value"] < current["validation_metrics"]["avg_accuracy"]
+    assert not outcome.accepted and entry["selected_on"] == "validation"
+    assert registry.current()["id"] == "v1"
+    assert "reported only" in entry["reason"]
+
+
+def test_select_compares_with_a_margin() -> None:
+    assert select("avg_accuracy", 0.62, 0.60, "v1", 0.01).accepted
+    assert not select("avg_accuracy", 0.605, 0.60, "v1", 0.01).accepted
+    assert not select("avg_accuracy", 0.75, 0.5, "v1", 0.25).accepted  # equal is not better
+    assert select("avg_accuracy", 0.30, None, None, 0.25).accepted  # first version: a minimum
+    assert not select("avg_accuracy", 0.20, None, None, 0.25).accepted
+    reason = select("macro_f1", 0.5, 0.6, "v3", 0.0).reason
+    assert reason == "validation macro_f1 0.5000 does not beat v3's 0.6000"
