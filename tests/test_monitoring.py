@@ -247,11 +247,15 @@ def test_single_stack_prometheus_scrapes_its_gateway_and_triton() -> None:
 # --- every name is exported -----------------------------------------------------------------
 
 
-def _exported(url: str) -> set[str]:
+def _scrape(url: str) -> str:
     response = httpx.get(url, timeout=10)
     response.raise_for_status()
+    return response.text
+
+
+def _exported(text: str) -> set[str]:
     names = set()
-    for line in response.text.splitlines():
+    for line in text.splitlines():
         if line and not line.startswith("#"):
             match = _IDENTIFIER.match(line)
             assert match, line
@@ -274,9 +278,9 @@ def test_every_metric_in_the_rules_and_dashboard_is_exported(gateway, triton) ->
     closed = httpx.post(f"{gateway.url}/classifier/sessions/{session}/close", timeout=60)
     assert closed.is_success
 
-    exported = _exported(f"{gateway.url}/metrics")
+    gateway_metrics = _scrape(f"{gateway.url}/metrics")
     triton_metrics = f"http://{triton.options.host}:{triton.options.metrics_port}/metrics"
-    exported |= _exported(triton_metrics)
+    exported = _exported(gateway_metrics) | _exported(_scrape(triton_metrics))
     recorded = {rule["record"] for g in _rule_groups() for rule in g["rules"] if "record" in rule}
     known = exported | SYNTHETIC | recorded
 
@@ -290,3 +294,13 @@ def test_every_metric_in_the_rules_and_dashboard_is_exported(gateway, triton) ->
         if metric_names(expr) - known
     }
     assert not missing, f"metrics no gateway or Triton exports: {missing}"
+
+    # An endpoint filter that matches no route would make its alert or panel silently empty.
+    endpoints = set(re.findall(r'endpoint="([^"]+)"', gateway_metrics))
+    assert "/classifier/classify" in endpoints
+    for where, expr in used.items():
+        for operator, value in re.findall(r'endpoint(=~?)"([^"]+)"', expr):
+            if operator == "=":
+                assert value in endpoints, (where, value)
+            else:
+                assert any(re.fullmatch(value, e) for e in endpoints), (where, value)
