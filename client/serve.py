@@ -42,10 +42,23 @@ class DrainingServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
+# At DEBUG, uvicorn and websockets log every WebSocket frame (transcript text) and the
+# handshake's headers (API keys): their loggers stay at INFO or above whatever the level.
+_SERVER_LOGGERS = ("uvicorn", "websockets")
+
+
+def server_log_level(level: str) -> str:
+    """The level for the HTTP/WebSocket server's own loggers: `level`, but never below INFO."""
+    numeric = logging.getLevelName(level.upper())
+    return level.lower() if isinstance(numeric, int) and numeric >= logging.INFO else "info"
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    for name in _SERVER_LOGGERS:
+        logging.getLogger(name).setLevel(server_log_level(level).upper())
 
 
 def run_gateway(settings: GatewaySettings) -> None:
@@ -54,7 +67,7 @@ def run_gateway(settings: GatewaySettings) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level.lower(),
+        log_level=server_log_level(settings.log_level),
         # Shutdown waits for requests in flight, at most one request deadline.
         timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
     )

@@ -319,11 +319,17 @@ def _auth_error(headers: dict[bytes, bytes], keys: list[str]) -> GatewayError | 
     return None if matched else _Forbidden("the API key is not valid")
 
 
+# pydantic quotes the offending value in these messages: replaced, as the value may be text.
+_QUOTING_ERRORS = {"union_tag_invalid": ("type must be 'segment' or 'close'", "type")}
+
+
 def _validation_error(exc: ValidationError) -> GatewayError:
     first = exc.errors()[0] if exc.errors() else {}
     field = ".".join(str(p) for p in first.get("loc", ())) or None
+    message = str(first.get("msg", "invalid message"))
+    message, field = _QUOTING_ERRORS.get(str(first.get("type")), (message, field))
     # Never echo `input`: it may be transcript text.
-    return ValidationFailed(str(first.get("msg", "invalid message")), field=field)
+    return ValidationFailed(message, field=field)
 
 
 # --- routes ---------------------------------------------------------------------------------
