@@ -58,8 +58,10 @@ def error_response(
 
 
 class BodyLimitMiddleware:
-    """413 before reading a body over the limit: from Content-Length when declared, and by
-    counting streamed bytes otherwise."""
+    """413 before reading a body whose declared Content-Length is over the limit (first of
+    all middleware, before authentication); also puts the request id in the scope.
+    Bodies without a length (`Transfer-Encoding: chunked`) are counted by
+    `StreamedBodyLimitMiddleware`."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -79,9 +81,34 @@ class BodyLimitMiddleware:
             except ValueError:
                 too_big = True
             if too_big:
-                await self._refuse(scope, receive, send, request_id)
+                response = error_response(
+                    413,
+                    "PAYLOAD_TOO_LARGE",
+                    _too_large_message(self.max_bytes),
+                    request_id,
+                    headers={REQUEST_ID_HEADER: request_id, "Connection": "close"},
+                )
+                await response(scope, receive, send)
                 return
+        await self.app(scope, receive, send)
 
+
+class StreamedBodyLimitMiddleware:
+    """Counts the body as the app reads it; the read that passes the limit raises
+    `BodyTooLarge`, so nothing past it is read and the route answers 413.
+
+    It must sit inside the `http` middleware (the innermost user middleware): that one
+    reads `receive` in a task group, which would wrap the exception in an ExceptionGroup,
+    and FastAPI answers any body-reading error but an HTTPException with 400."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         received = 0
 
         async def counting_receive() -> Message:
@@ -90,27 +117,22 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await self._refuse(scope, receive, send, request_id)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        response = error_response(
-            413,
-            "PAYLOAD_TOO_LARGE",
-            f"request body is larger than {self.max_bytes} bytes",
-            request_id,
-            headers={REQUEST_ID_HEADER: request_id, "Connection": "close"},
-        )
-        await response(scope, receive, send)
+        await self.app(scope, counting_receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(StarletteHTTPException):
+    """An HTTPException so that FastAPI's body parsing lets it through to the app's handler
+    (error shape, 413). The rest of the body is never read, so the connection is closed."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large_message(max_bytes), headers={"Connection": "close"})
+
+
+def _too_large_message(max_bytes: int) -> str:
+    return f"request body is larger than {max_bytes} bytes"
 
 
 class ApiKeyMiddleware:
@@ -239,6 +261,9 @@ def create_app(
     app.state.metrics = metrics
     app.state.settings = settings
 
+    # Added first = innermost, below `observe` (StreamedBodyLimitMiddleware says why).
+    app.add_middleware(StreamedBodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
         request_id = _request_id(request)
@@ -291,7 +316,11 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        code = {
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            413: "PAYLOAD_TOO_LARGE",
+        }.get(exc.status_code, "HTTP_ERROR")
         metrics.errors.labels(code).inc()
         return error_response(
             exc.status_code,
