@@ -14,12 +14,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from client import schemas
@@ -322,12 +324,15 @@ def create_app(
             413: "PAYLOAD_TOO_LARGE",
         }.get(exc.status_code, "HTTP_ERROR")
         metrics.errors.labels(code).inc()
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(app, request.scope)
         return error_response(
             exc.status_code,
             code,
             str(exc.detail),
             _request_id(request),
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     def record(c: Classification) -> None:
@@ -432,11 +437,48 @@ def create_app(
     from client.streaming_api import register_streaming_routes
 
     register_streaming_routes(app, service, settings, metrics)
+    _document_limits_of(app, settings)
 
     # Added last = runs first: the body limit and request id come before authentication.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> str:
+    """Every method of every route on this path: Starlette's 405 names only the first
+    route's (GET and DELETE of one path are two routes)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match == Match.PARTIAL and isinstance(route, BaseRoute):
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def document_limits(document: dict[str, Any], settings: GatewaySettings) -> None:
+    """Writes this gateway's size limits into its OpenAPI document, so that the document
+    says exactly what is accepted (past a limit the answer is 413)."""
+    components = document["components"]["schemas"]
+    for model, field in (
+        ("ClassifyRequest", "narrative"),
+        ("ClassifyRequest", "text_transcript"),
+        ("BatchItem", "narrative"),
+    ):
+        components[model]["properties"][field]["maxLength"] = settings.max_narrative_chars
+    components["BatchRequest"]["properties"]["items"]["maxItems"] = settings.max_batch_items
+    components["SegmentRequest"]["properties"]["text"]["maxLength"] = settings.stream_max_chars
+
+
+def _document_limits_of(app: FastAPI, settings: GatewaySettings) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_limits(generate(), settings)  # `generate` caches it on the app
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def openapi_document(app: FastAPI) -> str:
