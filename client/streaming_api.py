@@ -381,6 +381,9 @@ def register_streaming_routes(
         for status in (400, 404, 409, 413, 422, 429, 502, 503, 504)
     }
 
+    # 422 too: a malformed id is answered in the error shape, not FastAPI's default one.
+    by_id_responses = {status: {"model": schemas.ErrorResponse} for status in (404, 422)}
+
     @app.post(
         "/classifier/sessions",
         status_code=201,
@@ -421,7 +424,7 @@ def register_streaming_routes(
     @app.get(
         "/classifier/sessions/{session_id}",
         response_model=SessionStateResponse,
-        responses={404: {"model": schemas.ErrorResponse}},
+        responses=by_id_responses,
         summary="Latest update, alert and counters of a session",
     )
     async def session_state(session_id: SessionId):
@@ -431,7 +434,7 @@ def register_streaming_routes(
         "/classifier/sessions/{session_id}",
         status_code=204,
         response_class=Response,
-        responses={404: {"model": schemas.ErrorResponse}},
+        responses=by_id_responses,
         summary="End a session without a final result; frees its state",
     )
     async def delete_session(session_id: SessionId):
