@@ -14,12 +14,14 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from client import schemas
@@ -58,8 +60,10 @@ def error_response(
 
 
 class BodyLimitMiddleware:
-    """413 before reading a body over the limit: from Content-Length when declared, and by
-    counting streamed bytes otherwise."""
+    """413 before reading a body whose declared Content-Length is over the limit (first of
+    all middleware, before authentication); also puts the request id in the scope.
+    Bodies without a length (`Transfer-Encoding: chunked`) are counted by
+    `StreamedBodyLimitMiddleware`."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -79,9 +83,34 @@ class BodyLimitMiddleware:
             except ValueError:
                 too_big = True
             if too_big:
-                await self._refuse(scope, receive, send, request_id)
+                response = error_response(
+                    413,
+                    "PAYLOAD_TOO_LARGE",
+                    _too_large_message(self.max_bytes),
+                    request_id,
+                    headers={REQUEST_ID_HEADER: request_id, "Connection": "close"},
+                )
+                await response(scope, receive, send)
                 return
+        await self.app(scope, receive, send)
 
+
+class StreamedBodyLimitMiddleware:
+    """Counts the body as the app reads it; the read that passes the limit raises
+    `BodyTooLarge`, so nothing past it is read and the route answers 413.
+
+    It must sit inside the `http` middleware (the innermost user middleware): that one
+    reads `receive` in a task group, which would wrap the exception in an ExceptionGroup,
+    and FastAPI answers any body-reading error but an HTTPException with 400."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         received = 0
 
         async def counting_receive() -> Message:
@@ -90,27 +119,22 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge(self.max_bytes)
             return message
 
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await self._refuse(scope, receive, send, request_id)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        response = error_response(
-            413,
-            "PAYLOAD_TOO_LARGE",
-            f"request body is larger than {self.max_bytes} bytes",
-            request_id,
-            headers={REQUEST_ID_HEADER: request_id, "Connection": "close"},
-        )
-        await response(scope, receive, send)
+        await self.app(scope, counting_receive, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(StarletteHTTPException):
+    """An HTTPException so that FastAPI's body parsing lets it through to the app's handler
+    (error shape, 413). The rest of the body is never read, so the connection is closed."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, _too_large_message(max_bytes), headers={"Connection": "close"})
+
+
+def _too_large_message(max_bytes: int) -> str:
+    return f"request body is larger than {max_bytes} bytes"
 
 
 class ApiKeyMiddleware:
@@ -235,6 +259,9 @@ def create_app(
     app.state.metrics = metrics
     app.state.settings = settings
 
+    # Added first = innermost, below `observe` (StreamedBodyLimitMiddleware says why).
+    app.add_middleware(StreamedBodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
         request_id = _request_id(request)
@@ -287,14 +314,21 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "HTTP_ERROR")
+        code = {
+            404: "NOT_FOUND",
+            405: "METHOD_NOT_ALLOWED",
+            413: "PAYLOAD_TOO_LARGE",
+        }.get(exc.status_code, "HTTP_ERROR")
         metrics.errors.labels(code).inc()
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(app, request.scope)
         return error_response(
             exc.status_code,
             code,
             str(exc.detail),
             _request_id(request),
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     def record(c: Classification) -> None:
@@ -399,11 +433,48 @@ def create_app(
     from client.streaming_api import register_streaming_routes
 
     register_streaming_routes(app, service, settings, metrics)
+    _document_limits_of(app, settings)
 
     # Added last = runs first: the body limit and request id come before authentication.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> str:
+    """Every method of every route on this path: Starlette's 405 names only the first
+    route's (GET and DELETE of one path are two routes)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match == Match.PARTIAL and isinstance(route, BaseRoute):
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def document_limits(document: dict[str, Any], settings: GatewaySettings) -> None:
+    """Writes this gateway's size limits into its OpenAPI document, so that the document
+    says exactly what is accepted (past a limit the answer is 413)."""
+    components = document["components"]["schemas"]
+    for model, field in (
+        ("ClassifyRequest", "narrative"),
+        ("ClassifyRequest", "text_transcript"),
+        ("BatchItem", "narrative"),
+    ):
+        components[model]["properties"][field]["maxLength"] = settings.max_narrative_chars
+    components["BatchRequest"]["properties"]["items"]["maxItems"] = settings.max_batch_items
+    components["SegmentRequest"]["properties"]["text"]["maxLength"] = settings.stream_max_chars
+
+
+def _document_limits_of(app: FastAPI, settings: GatewaySettings) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document_limits(generate(), settings)  # `generate` caches it on the app
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def openapi_document(app: FastAPI) -> str:

@@ -11,7 +11,7 @@ from client.settings import GatewaySettings
 TARGET = Path(__file__).with_name("openapi.json")
 
 
-class _NoModel:
+class NoModel:
     """The document depends only on routes and schemas; no model server is contacted."""
 
     async def infer(self, *args: object, **kwargs: object) -> dict:
@@ -25,7 +25,7 @@ class _NoModel:
 
 
 def main() -> None:
-    TARGET.write_text(openapi_document(create_app(GatewaySettings(), _NoModel())))
+    TARGET.write_text(openapi_document(create_app(GatewaySettings(), NoModel())))
     print(TARGET)
 
 

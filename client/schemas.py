@@ -3,19 +3,62 @@ from these)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+# Text the model can read has at least one ASCII letter or digit; the service refuses any
+# other narrative with 400 (`ClassifierService.check_narrative`). The OpenAPI document
+# carries the same pattern, so that it says exactly which narratives are accepted (the
+# length limit is added from the settings: `client.api.document_limits`).
+READABLE_PATTERN = "[A-Za-z0-9]"
+READABLE = re.compile(READABLE_PATTERN)
+
+
+def _narrative_schema(description: str) -> Any:
+    def schema(field: dict[str, Any]) -> None:
+        field.clear()  # a string, never null: omit the field instead
+        field.update(type="string", minLength=1, pattern=READABLE_PATTERN, description=description)
+
+    return schema
 
 
 class ClassifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [{"required": ["narrative"]}, {"required": ["text_transcript"]}]
+        },
+    )
 
-    narrative: StrictStr | None = Field(None, description="The case narrative or transcript.")
+    narrative: StrictStr | None = Field(
+        None,
+        json_schema_extra=_narrative_schema(
+            "The case narrative or transcript (this or `text_transcript`)."
+        ),
+    )
     text_transcript: StrictStr | None = Field(
-        None, description="Older name of `narrative`, still accepted."
+        None,
+        json_schema_extra=_narrative_schema("Older name of `narrative`, still accepted."),
     )
     include_chunks: StrictBool = Field(False, description="Return per-chunk predictions.")
+
+    @field_validator("narrative", "text_transcript", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Only values sent are checked: a null is refused as the document says.
+        if value is None:
+            raise ValueError("must be a string; omit the field instead of null")
+        return value
 
     @model_validator(mode="after")
     def _one_text_field(self) -> ClassifyRequest:
@@ -37,7 +80,7 @@ class ClassifyRequest(BaseModel):
 class BatchItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    narrative: StrictStr
+    narrative: StrictStr = Field(..., json_schema_extra=_narrative_schema("A case narrative."))
     id: StrictStr | None = Field(None, max_length=128, description="Caller's id, echoed back.")
 
 

@@ -68,6 +68,7 @@ def run_gateway(settings: GatewaySettings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=server_log_level(settings.log_level),
+        ws_max_size=settings.stream_max_message_bytes,
         # Shutdown waits for requests in flight, at most one request deadline.
         timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
     )

@@ -25,6 +25,7 @@ from client.chunking import Chunk, chunk_tokens, default_overlap
 from client.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
 from client.model_bundle import ModelBundle
 from client.runner import EndpointState, ModelRunner
+from client.schemas import READABLE
 from client.security import log_hash_key, text_fingerprint
 from client.settings import GatewaySettings
 from client.tokenization import TokenizedText
@@ -225,6 +226,9 @@ class ClassifierService:
     def check_narrative(self, narrative: str, field: str = "narrative") -> None:
         if not narrative.strip():
             raise InvalidInput("narrative is empty", field=field)
+        if not READABLE.search(narrative):
+            # The rule the OpenAPI document states (client/schemas.py): no text to classify.
+            raise InvalidInput("narrative has no letter or digit (A-Z, a-z, 0-9)", field=field)
         try:
             narrative.encode("utf-8")
         except UnicodeEncodeError:

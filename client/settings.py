@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from client.buckets import DEFAULT_BUCKETS
 from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
+
+# A segment message's JSON beyond its text: type, seq, quotes, spaces.
+MESSAGE_ENVELOPE_BYTES = 4096
 
 
 def _split_csv(value: object) -> object:
@@ -82,6 +85,11 @@ class GatewaySettings(BaseSettings):
     stream_max_sessions: int = 200
     stream_idle_timeout_s: float = 300.0
     stream_max_chars: int = 50_000  # keep <= max_narrative_chars so the final can be classified
+    # Largest WebSocket message the server reads (uvicorn `ws_max_size`; bigger closes the
+    # socket with 1009), so open sessions x this bounds the memory of messages being read.
+    # 0: a segment of `stream_max_chars` characters even with each one JSON-escaped
+    # (`\uXXXX`, 6 bytes), plus room for the envelope.
+    stream_max_message_bytes: int = Field(default=0, ge=0)
     # Interim classification of the open tail (text past the last closed chunk): when it has
     # at least `stream_tail_min_tokens` tokens and has grown by the factor 1 + growth since it
     # was last classified (growth > 0 keeps the work bounded). 0 tokens: the tail is
@@ -98,6 +106,12 @@ class GatewaySettings(BaseSettings):
     alert_webhook_retries: int = 3
 
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _message_bytes(self) -> GatewaySettings:
+        if self.stream_max_message_bytes == 0:
+            self.stream_max_message_bytes = 6 * self.stream_max_chars + MESSAGE_ENVELOPE_BYTES
+        return self
 
     @field_validator("triton_urls", mode="before")
     @classmethod

@@ -96,6 +96,23 @@ class SegmentOutOfOrder(GatewayError):
     code = "SEGMENT_OUT_OF_ORDER"
 
 
+class SessionClosed(GatewayError):
+    status = 409
+    code = "SESSION_CLOSED"
+
+
+class NothingToClassify(GatewayError):
+    """Close before the transcript has text to classify: a state of the session, not a
+    malformed request; the session stays open."""
+
+    status = 409
+    code = "NOTHING_TO_CLASSIFY"
+
+
+# A closed session's answer to close: the final result, its alert, the counters.
+FinalResult = tuple["Classification", "Alert | None", "StreamStats"]
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -222,6 +239,8 @@ class StreamingSession:
         self.latest_seq: int | None = None
         self.alert: Alert | None = None
         self.ended = False
+        # Set on close: the session then only answers GET, close (again) and DELETE.
+        self.final: FinalResult | None = None
         # Called when the sweeper expires the session (a socket handler closes its socket).
         self.on_expire: Callable[[], Awaitable[None]] | None = None
         self._lock = asyncio.Lock()
@@ -256,12 +275,22 @@ class StreamingSession:
         self.latest = None
         self.on_expire = None
 
+    def retire(self, final: FinalResult) -> None:
+        """Closed: keeps the final result and the latest state, drops the transcript."""
+        self.final = final
+        self._text = ""
+        self._reset_model_state(None)
+        self.on_expire = None
+        self._touch()
+
     def _touch(self) -> None:
         self.last_activity = self._clock()
 
     def _check_open(self) -> None:
         if self.ended:
             raise SessionNotFound("the session has ended", field="session_id")
+        if self.final is not None:
+            raise SessionClosed("the session is closed; close again for its final result")
 
     def _model(self) -> tuple[ModelBundle, ChunkingPlan]:
         bundle, plan = self.service.require_model()
@@ -505,13 +534,20 @@ class StreamingSession:
     async def _final(self) -> tuple[Classification, Alert | None]:
         started = time.perf_counter()
         text = self._text
-        self.service.check_narrative(text, field="transcript")
+        try:
+            self.service.check_narrative(text, field="transcript")
+        except InvalidInput as exc:
+            raise NothingToClassify(
+                f"nothing to classify yet: {exc.message}", field="transcript"
+            ) from None
         bundle, plan = self._model()
         tokens = await asyncio.to_thread(bundle.tokenizer.encode, text)
         timings = Timings(tokenize_ms=(time.perf_counter() - started) * 1000)
         chunks = self.service.chunk(bundle, plan, tokens, text)
         if not chunks:
-            raise InvalidInput("transcript contains no text the model can read", field="transcript")
+            raise NothingToClassify(
+                "nothing to classify yet: no text the model can read", field="transcript"
+            )
         missing = self._missing(chunks)
         infer_started = time.perf_counter()
         fresh = await self._infer(bundle, plan, missing, f"{self.request_id}.final")
@@ -652,7 +688,7 @@ class SessionManager:
 
     def __post_init__(self) -> None:
         if self.metrics is not None:
-            self.metrics.open_sessions.set_function(lambda: len(self.sessions))
+            self.metrics.open_sessions.set_function(self.open_count)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -699,9 +735,9 @@ class SessionManager:
     ) -> StreamingSession:
         if self.service.draining:
             raise ModelUnavailable("the gateway is shutting down", retry_after_s=1)
-        if len(self.sessions) >= self.settings.stream_max_sessions:
+        if self.open_count() >= self.settings.stream_max_sessions:
             raise Overloaded(
-                f"{len(self.sessions)} streaming sessions open "
+                f"{self.open_count()} streaming sessions open "
                 f"(limit {self.settings.stream_max_sessions})",
                 retry_after_s=5,
             )
@@ -730,22 +766,34 @@ class SessionManager:
             raise _no_session()
         return session
 
-    def _open_session(self, session_id: str) -> StreamingSession:
+    def _held_session(self, session_id: str) -> StreamingSession:
         """By id, for a caller that already holds the session (its socket, or after `get`)."""
         session = self.sessions.get(session_id)
         if session is None:
             raise _no_session()
         return session
 
+    def open_count(self) -> int:
+        """Sessions not closed yet: the ones `stream_max_sessions` caps."""
+        return sum(1 for s in self.sessions.values() if s.final is None)
+
     def end(self, session_id: str, reason: str) -> bool:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return False
+        if session.final is not None:  # closed: logged and counted then
+            session.discard()
+            return True
+        self._record_end(session, reason)
+        session.discard()
+        return True
+
+    def _record_end(self, session: StreamingSession, reason: str) -> None:
         stats = session.stats
         log.info(
             "stream session ended session=%s request_id=%s reason=%s segments=%d chars=%d "
             "chunks_inferred=%d chunks_reused=%d alert=%s",
-            session_id,
+            session.session_id,
             session.request_id,
             reason,
             stats.segments,
@@ -754,13 +802,11 @@ class SessionManager:
             stats.chunks_reused,
             session.alert is not None,
         )
-        session.discard()
         if self.metrics is not None:
             self.metrics.sessions.labels(reason).inc()
-        return True
 
     async def segment(self, session_id: str, text: str, seq: int | None = None) -> StepResult:
-        session = self._open_session(session_id)
+        session = self._held_session(session_id)
         inferred = session.stats.chunks_inferred
         step = await session.add_segment(text, seq)
         if self.metrics is not None:
@@ -770,19 +816,32 @@ class SessionManager:
             self._raise_alert(step.alert)
         return step
 
-    async def close(self, session_id: str) -> tuple[Classification, Alert | None, StreamStats]:
-        """Final result; the session ends only once it is delivered to this caller."""
-        session = self._open_session(session_id)
+    async def close(self, session_id: str) -> FinalResult:
+        """The final result. The session is then closed, not gone: a client that lost the
+        answer closes again and gets the same result, until DELETE or idle expiry (the
+        transcript is freed at once; at most `stream_max_sessions` closed ones are kept)."""
+        session = self._held_session(session_id)
+        if session.final is not None:
+            return session.final
         inferred = session.stats.chunks_inferred
         final, alert = await session.finish()
         stats = session.stats.snapshot()
-        self.end(session_id, "closed")
+        session.retire((final, alert, stats))
+        self._record_end(session, "closed")
+        self._bound_closed()
         if self.metrics is not None:
             self.metrics.chunks.labels("inferred").inc(stats.chunks_inferred - inferred)
             self.metrics.chunks.labels("reused").inc(stats.chunks_reused)
         if alert is not None:
             self._raise_alert(alert)
         return final, alert, stats
+
+    def _bound_closed(self) -> None:
+        closed = [s for s in self.sessions.values() if s.final is not None]
+        for session in sorted(closed, key=lambda s: s.last_activity)[
+            : max(0, len(closed) - self.settings.stream_max_sessions)
+        ]:
+            self.end(session.session_id, "closed")
 
     def _raise_alert(self, alert: Alert) -> None:
         log.warning(

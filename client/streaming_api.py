@@ -19,8 +19,10 @@ losing it, ends the session and frees its state.
 
 HTTP fallback: POST /classifier/sessions -> 201 {session_id}; POST .../{id}/segments
 {"text", "seq"?} -> the update (or null) and any alert; POST .../{id}/close -> final;
-GET .../{id} -> latest state; DELETE .../{id} -> 204. With API keys on, a session answers only
-the key that opened it (another key gets 404, as for an unknown id).
+GET .../{id} -> latest state; DELETE .../{id} -> 204. A closed session stays (transcript
+freed) until DELETE or idle expiry: close again returns the same final, a segment gets 409.
+With API keys on, a session answers only the key that opened it (another key gets 404, as for
+an unknown id).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -143,12 +146,23 @@ class SessionCreateRequest(BaseModel):
     include_chunks: StrictBool = Field(False, description="Per-chunk predictions in results.")
 
 
+def _whole_number(value: object) -> object:
+    # JSON Schema's `integer` includes 3.0, so the API takes it too; 3.5, "3" and true are
+    # still refused by the strict integer after this.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+SegmentSeq = Annotated[StrictInt, Field(ge=0), BeforeValidator(_whole_number)]
+
+
 class SegmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: StrictStr = Field(..., description="Appended verbatim to the transcript.")
-    seq: StrictInt | None = Field(
-        None, ge=0, description="Number of segments sent before; a mismatch is refused (409)."
+    seq: SegmentSeq | None = Field(
+        None, description="Number of segments sent before; a mismatch is refused (409)."
     )
 
 
@@ -164,6 +178,7 @@ class SessionStateResponse(BaseModel):
     session_id: str
     request_id: str
     include_chunks: bool
+    closed: bool = Field(..., description="Closed: POST .../close returns its final result.")
     idle_s: float
     latest: UpdateEvent | None
     alert: AlertEvent | None
@@ -175,7 +190,7 @@ class _SegmentMessage(BaseModel):
 
     type: Literal["segment"]
     text: StrictStr
-    seq: StrictInt | None = Field(None, ge=0)
+    seq: SegmentSeq | None = None
 
 
 class _CloseMessage(BaseModel):
@@ -237,17 +252,24 @@ class _Bodies:
         )
 
     def final(
-        self, session: StreamingSession, c: Classification, alert: Alert | None, stats: StreamStats
+        self,
+        session: StreamingSession,
+        c: Classification,
+        alert: Alert | None,
+        stats: StreamStats,
+        *,
+        record: bool = True,
     ) -> FinalEvent:
         t = c.timings
-        self.metrics.observe_classification(
-            t.tokenize_ms,
-            t.inference_ms,
-            t.aggregate_ms,
-            len(c.chunks),
-            c.result.escalation.escalated,
-            c.result.needs_review,
-        )
+        if record:  # once per session, not again for a repeated close
+            self.metrics.observe_classification(
+                t.tokenize_ms,
+                t.inference_ms,
+                t.aggregate_ms,
+                len(c.chunks),
+                c.result.escalation.escalated,
+                c.result.needs_review,
+            )
         return FinalEvent(
             session_id=session.session_id,
             result=self.result(c, session.include_chunks),
@@ -263,6 +285,7 @@ class _Bodies:
             session_id=session.session_id,
             request_id=session.request_id,
             include_chunks=session.include_chunks,
+            closed=session.final is not None,
             idle_s=session.idle_s(),
             latest=latest,
             alert=self.alert(session.alert),
@@ -378,6 +401,9 @@ def register_streaming_routes(
         for status in (400, 404, 409, 413, 422, 429, 502, 503, 504)
     }
 
+    # 422 too: a malformed id is answered in the error shape, not FastAPI's default one.
+    by_id_responses = {status: {"model": schemas.ErrorResponse} for status in (404, 422)}
+
     @app.post(
         "/classifier/sessions",
         status_code=201,
@@ -407,18 +433,19 @@ def register_streaming_routes(
         "/classifier/sessions/{session_id}/close",
         response_model=FinalEvent,
         responses=error_responses,
-        summary="Final classification of the whole transcript; ends the session",
+        summary="Final classification of the whole transcript; closes the session",
     )
     async def close_session(session_id: SessionId, request: Request):
         session = manager.get(session_id, owner_of(request))
+        repeated = session.final is not None
         final, alert, stats = await manager.close(session_id)
-        return bodies.final(session, final, alert, stats)
+        return bodies.final(session, final, alert, stats, record=not repeated)
 
     @app.get(
         "/classifier/sessions/{session_id}",
         response_model=SessionStateResponse,
-        responses={404: {"model": schemas.ErrorResponse}},
-        summary="Latest update, alert and counters of an open session",
+        responses=by_id_responses,
+        summary="Latest update, alert and counters of a session",
     )
     async def session_state(session_id: SessionId, request: Request):
         return bodies.state(manager.get(session_id, owner_of(request)))
@@ -427,7 +454,7 @@ def register_streaming_routes(
         "/classifier/sessions/{session_id}",
         status_code=204,
         response_class=Response,
-        responses={404: {"model": schemas.ErrorResponse}},
+        responses=by_id_responses,
         summary="End a session without a final result; frees its state",
     )
     async def delete_session(session_id: SessionId, request: Request):

@@ -12,8 +12,12 @@ import pytest
 import torch
 
 from client.aggregation import aggregate_logits, load_severity, load_sub_to_main
+from client.api import create_app
 from client.buckets import DEFAULT_BUCKETS
 from client.chunking import chunk_tokens, default_overlap
+from client.openapi import NoModel
+from client.schemas import READABLE_PATTERN
+from client.settings import GatewaySettings
 from client.tokenization import NarrativeTokenizer
 from export.layout import HEADS
 from export.model import load_checkpoint
@@ -160,17 +164,41 @@ def test_openapi_document_is_committed_and_current(gateway) -> None:
     assert served == committed, "regenerate with `python -m client.openapi`"
 
 
+def test_openapi_document_states_this_gateways_limits() -> None:
+    settings = GatewaySettings(max_narrative_chars=123, max_batch_items=7, stream_max_chars=99)
+    components = create_app(settings, NoModel()).openapi()["components"]["schemas"]
+    narrative = components["ClassifyRequest"]["properties"]["narrative"]
+    assert (narrative["maxLength"], narrative["pattern"]) == (123, READABLE_PATTERN)
+    assert components["BatchItem"]["properties"]["narrative"]["maxLength"] == 123
+    assert components["BatchRequest"]["properties"]["items"]["maxItems"] == 7
+    assert components["SegmentRequest"]["properties"]["text"]["maxLength"] == 99
+
+
+def test_405_allows_every_method_of_the_path(gateway) -> None:
+    response = httpx.request("PUT", f"{gateway.url}/classifier/sessions/any-id")
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    # GET and DELETE of one path are two routes; Starlette alone named only the first.
+    assert {"GET", "DELETE"} <= set(response.headers["allow"].split(", "))
+    response = httpx.get(f"{gateway.url}/classifier/classify")
+    assert_error(response, 405)
+    assert response.headers["allow"] == "POST"
+
+
 ERROR_CASES = [
     ("empty", {"narrative": ""}, 400, "INVALID_INPUT"),
     ("whitespace", {"narrative": " \n\t "}, 400, "INVALID_INPUT"),
     ("missing", {}, 422, "VALIDATION_ERROR"),
     ("wrong_type", {"narrative": 12}, 422, "VALIDATION_ERROR"),
     ("null", {"narrative": None}, 422, "VALIDATION_ERROR"),
+    ("both_null", {"narrative": None, "text_transcript": None}, 422, "VALIDATION_ERROR"),
+    ("null_alias", {"narrative": "a", "text_transcript": None}, 422, "VALIDATION_ERROR"),
     ("list_body", ["narrative"], 422, "VALIDATION_ERROR"),
     ("both_fields", {"narrative": "a", "text_transcript": "b"}, 422, "VALIDATION_ERROR"),
     ("unknown_field", {"narrative": "a", "extra": 1}, 422, "VALIDATION_ERROR"),
     ("too_many_chars", {"narrative": "word " * 12_000}, 413, "PAYLOAD_TOO_LARGE"),
     ("no_tokens", {"narrative": "\u200b\u200b"}, 400, "INVALID_INPUT"),
+    # The documented pattern: at least one ASCII letter or digit.
+    ("no_letter_or_digit", {"narrative": "\u00bf\u00a1? \u2014 \u2026"}, 400, "INVALID_INPUT"),
 ]
 
 

@@ -29,7 +29,9 @@ from client.service import ClassifierService
 from client.settings import GatewaySettings
 from client.streaming import (
     AlertNotifier,
+    NothingToClassify,
     SegmentOutOfOrder,
+    SessionClosed,
     SessionManager,
     SessionNotFound,
     chunk_key,
@@ -490,18 +492,57 @@ def test_empty_or_unreadable_transcript_cannot_close(
 
     async def scenario() -> None:
         session = manager.open("r")
-        with pytest.raises(InvalidInput):
+        # A state of the session (409), not a malformed request: send text, then close.
+        with pytest.raises(NothingToClassify):
             await manager.close(session.session_id)
         await manager.segment(session.session_id, "\u200b ")
-        with pytest.raises(InvalidInput):
+        with pytest.raises(NothingToClassify):
             await manager.close(session.session_id)
         with pytest.raises(InvalidInput):
             await manager.segment(session.session_id, "\ud800")
         assert manager.get(session.session_id) is session  # still open after the errors
         await manager.segment(session.session_id, "hello")
         await manager.close(session.session_id)
+        manager.end(session.session_id, "deleted")
         with pytest.raises(SessionNotFound):
             manager.get(session.session_id)
+
+    run(scenario())
+
+
+def test_closed_session_closes_again_until_deleted_or_expired(
+    model_repository: Path, bundle: ModelBundle
+) -> None:
+    """A client that lost the answer to close gets the same final again; a closed session
+    holds no transcript, does not count against the cap, and ends on expiry."""
+    service, _ = make_service(
+        model_repository, bundle, stream_max_sessions=2, stream_idle_timeout_s=10
+    )
+    now = [1000.0]
+    manager = SessionManager(service, service.settings, clock=lambda: now[0])
+
+    async def scenario() -> None:
+        closed = []
+        for _ in range(3):
+            session = manager.open("r")
+            await manager.segment(session.session_id, SENTENCE)
+            final = await manager.close(session.session_id)
+            assert session.chars == 0 and session._cache == {}
+            again = await manager.close(session.session_id)
+            assert all(a is b for a, b in zip(again, final, strict=True))
+            with pytest.raises(SessionClosed):
+                await manager.segment(session.session_id, SENTENCE)
+            closed.append(session.session_id)
+            now[0] += 1
+        # At most `stream_max_sessions` closed ones are kept: the oldest went first.
+        assert list(manager.sessions) == closed[1:] and manager.open_count() == 0
+        manager.open("a")
+        manager.open("b")
+        everything = sorted(manager.sessions)
+        assert len(everything) == 4
+        now[0] += 11
+        assert sorted(await manager.expire_idle()) == everything
+        assert manager.sessions == {}
 
     run(scenario())
 
@@ -563,10 +604,15 @@ def test_ended_sessions_free_their_state(model_repository: Path, bundle: ModelBu
                     await manager.segment(session.session_id, piece)
                 assert session._cache and session.chars == len(LONG)
                 if reason == "closed":
-                    await manager.close(session.session_id)
+                    await manager.close(session.session_id)  # kept for a repeated close
+                    assert session.final is not None and not session.ended
                 else:
                     manager.end(session.session_id, reason)
-                assert session.chars == 0 and session._cache == {} and session.ended
+                    assert session.ended
+                assert session.chars == 0 and session._cache == {}
+        assert manager.open_count() == 0 and len(manager.sessions) == 15
+        for session_id in list(manager.sessions):
+            manager.end(session_id, "deleted")
         assert manager.sessions == {}
 
     run(scenario())

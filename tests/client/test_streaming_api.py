@@ -208,6 +208,15 @@ def test_http_fallback_session(gateway) -> None:
         assert duplicate.json()["error"]["error_code"] == "SEGMENT_OUT_OF_ORDER"
         final = http.post("/close")
         assert final.status_code == 200, final.text
+        # Closed, not gone: readable, and a lost answer is fetched again, until DELETE.
+        state = httpx.get(f"{url}/{sid}").json()
+        assert state["closed"] is True and state["stats"]["chars"] == len(CALL)
+        again = http.post("/close").json()["result"]
+        assert {**again, "timestamp": None} == {**final.json()["result"], "timestamp": None}
+        after = http.post("/segments", json={"text": "more"})
+        assert after.status_code == 409
+        assert after.json()["error"]["error_code"] == "SESSION_CLOSED"
+        assert httpx.delete(f"{url}/{sid}").status_code == 204
         assert httpx.get(f"{url}/{sid}").status_code == 404
         assert http.post("/close").json()["error"]["error_code"] == "SESSION_NOT_FOUND"
     assert updates >= 3
@@ -221,7 +230,9 @@ def test_http_session_errors_have_the_standard_shape(gateway) -> None:
     cases = [
         (httpx.post(f"{url}/{sid}/segments", json={"text": 5}), 422),
         (httpx.post(f"{url}/{sid}/segments", json={"txt": "a"}), 422),
-        (httpx.post(f"{url}/{sid}/close"), 400),  # nothing to classify yet
+        (httpx.post(f"{url}/{sid}/close"), 409),  # nothing to classify yet
+        (httpx.post(f"{url}/{sid}/segments", json={"text": "a", "seq": 0.5}), 422),
+        (httpx.post(f"{url}/{sid}/segments", json={"text": "a", "seq": "0"}), 422),
         (httpx.post(f"{url}/nope/segments", json={"text": "a"}), 404),
         (httpx.post(url, json={"include_chunks": "yes"}), 422),
     ]
@@ -230,6 +241,9 @@ def test_http_session_errors_have_the_standard_shape(gateway) -> None:
         body = response.json()
         assert body["status"] == "error" and body["request_id"]
         assert set(body["error"]) == {"error_code", "message", "detail", "field", "timestamp"}
+    # JSON Schema's integers include 0.0: accepted as seq 0.
+    whole = httpx.post(f"{url}/{sid}/segments", json={"text": "a ", "seq": 0.0})
+    assert whole.status_code == 200 and whole.json()["seq"] == 0, whole.text
     assert httpx.delete(f"{url}/{sid}").status_code == 204
     assert httpx.delete(f"{url}/{sid}").status_code == 404
 
@@ -263,7 +277,7 @@ def test_websocket_protocol_errors_keep_the_session(gateway) -> None:
         ("error", 422, "VALIDATION_ERROR"),
         ("error", 409, "SEGMENT_OUT_OF_ORDER"),
         ("error", 400, "INVALID_INPUT"),
-        ("error", 400, "INVALID_INPUT"),
+        ("error", 409, "NOTHING_TO_CLASSIFY"),
         ("ack", None, None),
         ("final", None, None),
     ]
@@ -325,7 +339,7 @@ def test_sdk_stops_early_and_raises_api_errors(gateway) -> None:
         assert state.status_code == 404
         with pytest.raises(TriageAPIError) as caught:
             list(client.stream(["\u200b"]))
-    assert (caught.value.status, caught.value.error_code) == (400, "INVALID_INPUT")
+    assert (caught.value.status, caught.value.error_code) == (409, "NOTHING_TO_CLASSIFY")
 
 
 def test_cli_stream_prints_updates_without_text(gateway, tmp_path: Path, capsys) -> None:
