@@ -1,4 +1,4 @@
-"""PyTorch checkpoint -> ONNX graph in one of four precisions.
+"""PyTorch checkpoint -> ONNX graph in one of the precisions of `export.layout.PRECISIONS`.
 
 Tooling, and why:
 - fp32 export: optimum's `export()` with a custom `OnnxConfig` (the DistilBERT one with
@@ -7,9 +7,8 @@ Tooling, and why:
 - fp32-opt: optimum's `ORTOptimizer` (onnxruntime's transformer fusions: Attention,
   LayerNormalization, BiasGelu; not SkipLayerNormalization, slower than Add +
   LayerNormalization on these CPUs).
-- fp16: onnxruntime's transformer optimizer directly, because optimum's fp16 path runs ONNX
-  shape inference over the fused contrib ops and fails. int64 inputs and fp32 outputs are
-  kept, so both precisions answer the same Triton tensor types.
+- fp16 (the GPU graph): the plain opset-17 export, standard ONNX ops only, fp32 weights.
+  TensorRT runs it in fp16 (`precision_mode FP16` in config.pbtxt); see `export_gpu_graph`.
 - int8: onnxruntime's `quantize_dynamic` directly, because optimum's `ORTQuantizer` fails on
   an already-fused graph; QInt8 weights with per-channel scales (QUInt8 gives no speed-up on
   these CPUs). Activations get one scale per tensor, computed at run time, so first the FFN
@@ -90,20 +89,48 @@ def _optimize(
     return out_path
 
 
-def _convert_fp16(checkpoint: Checkpoint, fp32_path: Path, out_path: Path) -> Path:
-    from onnxruntime.transformers.optimizer import optimize_model
+# Node domains of standard ONNX ops; anything else (com.microsoft contrib ops) is a kernel
+# that only ONNX Runtime has, and TensorRT's ONNX parser stops at it.
+STANDARD_DOMAINS = frozenset({"", "ai.onnx"})
 
-    config = checkpoint.model.config
-    model = optimize_model(
-        str(fp32_path),
-        model_type="bert",
-        num_heads=int(config.n_heads),
-        hidden_size=int(config.dim),
-        use_gpu=True,
-    )
-    model.convert_float_to_float16(keep_io_types=True, disable_shape_infer=True)
-    model.save_model_to_file(str(out_path))
-    return out_path
+
+def nonstandard_ops(graph_path: Path) -> list[str]:
+    """`domain:op_type` of every node (or imported opset) outside the standard ONNX domain."""
+    import onnx
+
+    model = onnx.load(str(graph_path), load_external_data=False)
+    standard = STANDARD_DOMAINS
+    found = {f"{n.domain}:{n.op_type}" for n in model.graph.node if n.domain not in standard}
+    found |= {f"{o.domain}:(opset)" for o in model.opset_import if o.domain not in standard}
+    # Local functions may wrap any op; the exporter writes none, so any is suspect.
+    found |= {f"{f.domain}:{f.name}" for f in model.functions}
+    return sorted(found)
+
+
+def export_gpu_graph(fp32_path: Path) -> Path:
+    """The `fp16` precision: the graph TensorRT builds whole.
+
+    It is the plain fp32 export, on purpose:
+    - Standard ONNX ops only (opset 17, so each layer norm is one LayerNormalization, which
+      TensorRT maps to its normalization layer instead of a Pow/ReduceMean chain that can
+      overflow in fp16). ONNX Runtime's fused contrib ops (Attention, SkipLayerNormalization,
+      BiasGelu, EmbedLayerNormalization) are unknown to TensorRT's parser: the engine would
+      cover only fragments between CUDA-provider nodes, and its shape profiles would name
+      inputs those fragments do not have. TensorRT fuses attention and GELU itself.
+    - fp32 weights. Triton's onnxruntime backend turns `precision_mode FP16` into TensorRT's
+      FP16 builder flag, which converts the weights at engine build and lets TensorRT keep a
+      layer in fp32 where it has no faster fp16 kernel. Converting the file to fp16 first
+      gains no speed under TensorRT; it would add Cast nodes at the fp32 outputs, and any node
+      TensorRT did not take would fall back to the CUDA provider in fp16 rather than fp32.
+      The file is twice the size of an fp16 one (about 270 MB for DistilBERT-base).
+    - The same bytes run on ONNX Runtime's CPU provider, so the parity check compares exactly
+      what is served with PyTorch, at fp32 tolerance; the effect of fp16 on the answers is
+      estimated separately (export/parity.py, `fp16_estimate`).
+    """
+    found = nonstandard_ops(fp32_path)
+    if found:
+        raise ValueError(f"the GPU graph must hold standard ONNX ops only, found {found}")
+    return fp32_path
 
 
 def _quantize_int8(
@@ -165,7 +192,7 @@ def export_onnx(checkpoint: Checkpoint, precision: str, work_dir: Path) -> tuple
     if precision == "fp32":
         return fp32, fp32
     if precision == "fp16":
-        return _convert_fp16(checkpoint, fp32, work_dir / "model.fp16.onnx"), fp32
+        return export_gpu_graph(fp32), fp32
     optimized = _optimize(checkpoint, fp32, work_dir / "model.opt.onnx")
     if precision == "fp32-opt":
         return optimized, fp32
