@@ -10,6 +10,7 @@ from collections.abc import Callable
 from types import FrameType
 
 import uvicorn
+from fastapi import FastAPI
 
 from client.api import create_app
 from client.settings import GatewaySettings
@@ -48,8 +49,8 @@ def configure_logging(level: str) -> None:
     )
 
 
-def run_gateway(settings: GatewaySettings) -> None:
-    app = create_app(settings)
+def run_gateway(settings: GatewaySettings, app: FastAPI | None = None) -> None:
+    app = app or create_app(settings)
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -78,10 +78,12 @@ class ClassifierService:
         self._refresh_lock = asyncio.Lock()
         self.in_flight = 0  # narratives being classified (one event loop: a plain int)
         self.draining = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- model version tracking -------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.runner.start()
         await self.refresh()
         self._refresh_task = asyncio.create_task(self._refresh_forever())
@@ -148,13 +150,25 @@ class ClassifierService:
         """SIGTERM: fail readiness and refuse new work; requests in flight still finish."""
         self.draining = True
 
+    def report_endpoint_down(self, url: str, reason: str) -> None:
+        """Safe from any thread: whoever watches a model server's process (the local stack's
+        supervisor) reports its death, so readiness fails now rather than at the next health
+        check or failed call."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.runner.mark_down, url, reason)
+
     def is_ready(self) -> bool:
-        return (
-            not self.draining
-            and self.bundle is not None
-            and self.endpoint is not None
-            and self.bundle.version in self.endpoint.ready_versions
-        )
+        if self.draining or self.bundle is None or self.endpoint is None:
+            return False
+        version = self.bundle.version
+        if version not in self.endpoint.ready_versions:
+            return False
+        # The last refresh can be `version_refresh_s` old; the per-endpoint states follow
+        # every health check (and a reported death at once). A runner that keeps no
+        # per-endpoint state (an empty list) is judged by the refresh alone.
+        states = self.runner.endpoint_states()
+        return not states or any(s.live and version in s.ready_versions for s in states)
 
     def require_model(self) -> tuple[ModelBundle, ChunkingPlan]:
         return self._require_model()
