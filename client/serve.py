@@ -112,6 +112,10 @@ def run_gateway(settings: GatewaySettings, app: FastAPI | None = None) -> None:
         log_level=settings.log_level.lower(),
         # Shutdown waits for requests in flight, at most one request deadline.
         timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
+        # Requests are bounded by the app (client/api.py RequestLimitMiddleware), not by
+        # uvicorn's `limit_concurrency`: that one counts idle keep-alive connections too (a
+        # balancer's pool could exhaust it) and answers outside the API's error shape.
+        backlog=settings.backlog,
     )
     DrainingServer(config, app.state.service.start_draining, settings.drain_delay_s).run()
 
