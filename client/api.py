@@ -137,6 +137,45 @@ def _too_large_message(max_bytes: int) -> str:
     return f"request body is larger than {max_bytes} bytes"
 
 
+class RequestLimitMiddleware:
+    """At most `max_requests` HTTP requests inside the gateway at once; beyond it a fast 429
+    before the body is read, so that the work waiting in front of the service stays bounded
+    and an overloaded gateway answers quickly instead of late. Probes and metrics pass."""
+
+    EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+
+    def __init__(
+        self, app: ASGIApp, max_requests: int, on_reject: Callable[[], None] = lambda: None
+    ) -> None:
+        self.app = app
+        self.max_requests = max_requests
+        self.on_reject = on_reject
+        self.active = 0  # one event loop: a plain int
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in self.EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.max_requests:
+            self.on_reject()
+            headers = dict(scope.get("headers") or [])
+            request_id = _request_id_from(headers.get(REQUEST_ID_HEADER.lower().encode()))
+            response = error_response(
+                429,
+                "OVERLOADED",
+                f"{self.active} requests in progress (limit {self.max_requests})",
+                request_id,
+                headers={REQUEST_ID_HEADER: request_id, "Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
 class ApiKeyMiddleware:
     """Optional authentication: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
 
@@ -438,6 +477,11 @@ def create_app(
     # Added last = runs first: the body limit and request id come before authentication.
     app.add_middleware(ApiKeyMiddleware, keys=settings.api_keys)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestLimitMiddleware,
+        max_requests=settings.max_requests,
+        on_reject=metrics.errors.labels("OVERLOADED").inc,
+    )
     return app
 
 

@@ -3,20 +3,29 @@
 1. makes sure the model repository has a version (builds the embedded default once);
 2. starts the local tritonserver (Python backend + ONNX Runtime) on loopback;
 3. serves the gateway on 127.0.0.1:8123 until Ctrl-C / SIGTERM, then stops Triton.
+
+Triton is supervised (export/supervisor.py): when it dies it is reaped, the gateway's
+readiness fails at once, and it is restarted on the same ports with backoff; the gateway
+serves again as soon as it is ready. After `--max-crashes` crashes within `--crash-window-s`
+the stack gives up: a CRITICAL log line, the gateway drains and the process exits with
+code 3 (EXIT_TRITON_GAVE_UP), so that whatever runs `make serve` sees the failure.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
+from client.api import create_app
 from client.serve import configure_logging, run_gateway
 from client.settings import GatewaySettings
 from export.launcher import LocalTriton, TritonOptions
 from export.repository import latest_version
+from export.supervisor import RestartPolicy, Supervisor
 
 log = logging.getLogger("triage.local")
 
@@ -31,11 +40,20 @@ def ensure_model(repository: Path, model_name: str) -> int:
     return build_embedded_default(repository, model_name)
 
 
+EXIT_TRITON_GAVE_UP = 3
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--triton-http-port", type=int, default=8000)
     parser.add_argument("--triton-grpc-port", type=int, default=8001)
     parser.add_argument("--triton-metrics-port", type=int, default=8002)
+    parser.add_argument(
+        "--max-crashes", type=int, default=5, help="give up after this many Triton crashes"
+    )
+    parser.add_argument(
+        "--crash-window-s", type=float, default=60.0, help="within this many seconds"
+    )
     args = parser.parse_args(argv)
 
     settings = GatewaySettings(triton_urls=[f"127.0.0.1:{args.triton_grpc_port}"], protocol="grpc")
@@ -51,16 +69,40 @@ def main(argv: list[str] | None = None) -> int:
             log_file=settings.model_repository.parent / "artifacts" / "logs" / "triton.log",
         )
     ).start()
+    exit_code = 0
+
+    def give_up(message: str) -> None:
+        nonlocal exit_code
+        exit_code = EXIT_TRITON_GAVE_UP
+        print(f">> {message}: stopping the gateway (exit {exit_code})", flush=True)
+        # The same path as an operator's SIGTERM: readiness fails, the gateway drains.
+        os.kill(os.getpid(), signal.SIGTERM)
+
     # uvicorn re-raises SIGTERM after its graceful shutdown; with the default handler that
     # would kill this process before Triton is stopped. Exit normally instead.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(exit_code))
+    supervisor: Supervisor | None = None
     try:
         triton.wait_ready(180)
+        app = create_app(settings)
+        service = app.state.service
+        grpc_url = settings.triton_urls[0]
+        supervisor = Supervisor(
+            triton,
+            RestartPolicy(max_crashes=args.max_crashes, window_s=args.crash_window_s),
+            on_down=lambda code: service.report_endpoint_down(
+                grpc_url, f"the model server process exited (code {code})"
+            ),
+            on_give_up=give_up,
+        ).start()
         print(f">> triton ready; gateway on http://{settings.host}:{settings.port}", flush=True)
-        run_gateway(settings)
+        run_gateway(settings, app)
     finally:
-        triton.stop()
-    return 0
+        if supervisor is not None:
+            supervisor.stop()
+        else:
+            triton.stop()
+    return exit_code
 
 
 if __name__ == "__main__":

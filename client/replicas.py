@@ -141,6 +141,17 @@ class ReplicaPool:
         replica = self.replicas[index]
         return replica.healthy and version in replica.ready_versions
 
+    def mark_down(self, url: str, reason: str) -> None:
+        """Out of the pool now (its process is known dead); the health checker takes it
+        back once it reports ready again."""
+        for replica in self.replicas:
+            if replica.url == url:
+                protocol = replica.last_state.protocol if replica.last_state else ""
+                replica.healthy = False
+                replica.ready_versions = []
+                replica.last_state = EndpointState(url, protocol, False, [], reason)
+                log.warning("replica %s left the pool: %s", url, reason)
+
     def _pick(self, version: str, tried: set[int]) -> int | None:
         n = len(self.replicas)
         candidates = [i for i in range(n) if i not in tried]

@@ -55,6 +55,10 @@ class ModelRunner(Protocol):
         already known (no new health check): what a request can be served with."""
         ...
 
+    def mark_down(self, url: str, reason: str) -> None:
+        """The endpoint at `url` is known to be dead (e.g. its process exited)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -76,6 +80,32 @@ def map_triton_error(exc: Exception) -> GatewayError:
     if "unavailable" in status or any(sign in lowered for sign in unavailable_signs):
         return ModelUnavailable("the model is not available")
     return UpstreamError("the model server rejected the request")
+
+
+# gRPC waits longer and longer between reconnection attempts to a dead server (up to 120 s
+# by default), so a Triton that restarted in seconds would stay unreachable for much longer.
+# Reconnecting every second at most costs nothing on an internal network.
+GRPC_MAX_RECONNECT_BACKOFF_MS = 1000
+
+
+def grpc_channel_args() -> list[tuple[str, int]]:
+    """tritonclient's default channel options (passing any replaces them all), with the
+    reconnection backoff capped."""
+    from tritonclient.grpc import KeepAliveOptions
+    from tritonclient.grpc._client import MAX_GRPC_MESSAGE_SIZE
+
+    keepalive = KeepAliveOptions()
+    return [
+        ("grpc.max_send_message_length", MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.keepalive_time_ms", keepalive.keepalive_time_ms),
+        ("grpc.keepalive_timeout_ms", keepalive.keepalive_timeout_ms),
+        ("grpc.keepalive_permit_without_calls", keepalive.keepalive_permit_without_calls),
+        ("grpc.http2.max_pings_without_data", keepalive.http2_max_pings_without_data),
+        ("grpc.initial_reconnect_backoff_ms", GRPC_MAX_RECONNECT_BACKOFF_MS // 4),
+        ("grpc.min_reconnect_backoff_ms", GRPC_MAX_RECONNECT_BACKOFF_MS // 4),
+        ("grpc.max_reconnect_backoff_ms", GRPC_MAX_RECONNECT_BACKOFF_MS),
+    ]
 
 
 class TritonRunner:
@@ -104,7 +134,8 @@ class TritonRunner:
     @property
     def _client(self):  # -> tritonclient InferenceServerClient (grpc.aio or http.aio)
         if self._client_instance is None:
-            self._client_instance = self._module.InferenceServerClient(url=self.url)
+            kwargs = {"channel_args": grpc_channel_args()} if self.protocol == "grpc" else {}
+            self._client_instance = self._module.InferenceServerClient(url=self.url, **kwargs)
         return self._client_instance
 
     def _inputs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> list:
@@ -168,6 +199,10 @@ class TritonRunner:
     async def state(self) -> EndpointState:
         self._last_state = await self._probe()
         return self._last_state
+
+    def mark_down(self, url: str, reason: str) -> None:
+        if url == self.url:
+            self._last_state = EndpointState(self.url, self.protocol, False, [], reason)
 
     async def _probe(self) -> EndpointState:
         """One health check, bounded as a whole by `health_timeout_s`: a server that accepts

@@ -80,10 +80,12 @@ class ClassifierService:
         self.in_flight = 0  # narratives being classified (one event loop: a plain int)
         self.draining = False
         self._log_hash_key = log_hash_key(settings)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # --- model version tracking -------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.runner.start()
         await self.refresh()
         self._refresh_task = asyncio.create_task(self._refresh_forever())
@@ -185,12 +187,25 @@ class ClassifierService:
         """SIGTERM: fail readiness and refuse new work; requests in flight still finish."""
         self.draining = True
 
+    def report_endpoint_down(self, url: str, reason: str) -> None:
+        """Safe from any thread: whoever watches a model server's process (the local stack's
+        supervisor) reports its death, so readiness fails now rather than at the next health
+        check or failed call."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.runner.mark_down, url, reason)
+
     def is_ready(self) -> bool:
+        if self.draining or self.bundle is None or self.endpoint is None:
+            return False
+        version = self.bundle.version
+        if version not in self.endpoint.ready_versions:
+            return False
+        # The last refresh can be `version_refresh_s` old; what the replicas serve follows
+        # every health check (and a reported death at once). Ready while the followed
+        # version, or a version a request would fall back to, is served.
         return (
-            not self.draining
-            and self.bundle is not None
-            and self.endpoint is not None
-            and self.bundle.version in self.endpoint.ready_versions
+            version in self.runner.serving_versions() or self._fallback_version(version) is not None
         )
 
     def require_model(self) -> tuple[ModelBundle, ChunkingPlan]:

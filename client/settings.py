@@ -67,6 +67,11 @@ class GatewaySettings(BaseSettings):
     max_batch_items: int = 64
     # Backpressure: narratives being classified at once; beyond it, a fast 429.
     max_in_flight: int = 128
+    # The queue in front of the service: HTTP requests inside the gateway at once (bodies
+    # being received included; probes and /metrics not counted); beyond it a fast 429
+    # before the body is read. `backlog`: connections the kernel holds for accept().
+    max_requests: int = Field(default=256, ge=1)
+    backlog: int = Field(default=128, ge=1)
     # On SIGTERM: readiness fails and new work gets 503 at once; after this delay (time for
     # a load balancer to notice) the server stops accepting and finishes what it holds.
     drain_delay_s: float = 5.0

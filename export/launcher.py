@@ -130,6 +130,9 @@ class LocalTriton:
 
     def start(self) -> LocalTriton:
         backend_dir = prepare_backend_dir(self.options.cache_dir)
+        if self._log_handle is not None:  # a restart: the previous run's handle
+            self._log_handle.close()
+            self._log_handle = None
         if self.options.log_file is not None:
             self.options.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log_handle = self.options.log_file.open("ab")

@@ -27,7 +27,8 @@ class Load:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads = [
-            threading.Thread(target=self._run, args=(timeout_s,)) for _ in range(workers)
+            threading.Thread(target=self._run, args=(timeout_s,), daemon=True)
+            for _ in range(workers)
         ]
 
     def _run(self, timeout_s: float) -> None:
@@ -53,10 +54,12 @@ class Load:
             thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(30)
+        if exc_type is None:
+            assert not any(t.is_alive() for t in self._threads), "a load thread hangs"
 
 
 def test_replica_killed_mid_load(model_repository: Path, tmp_path: Path) -> None:
@@ -110,7 +113,7 @@ def test_gateway_recovers_within_5s_of_triton_restart(model_repository: Path, tm
 
 
 def _admitted(url: str, at_least: int) -> bool:
-    for line in httpx.get(f"{url}/metrics").text.splitlines():
+    for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
         if line.startswith("triage_narratives_in_flight "):
             return float(line.split()[1]) >= at_least
     return False
@@ -136,26 +139,27 @@ def test_sigterm_under_load_drops_no_accepted_request(
         gateway.wait_ready()
         with Load(gateway.url, workers=6) as load:
             time.sleep(1.5)
-            slow = threading.Thread(target=slow_request)
+            slow = threading.Thread(target=slow_request, daemon=True)
             slow.start()
+            admitted_by = time.monotonic() + 20
             while not _admitted(gateway.url, 64):
+                assert time.monotonic() < admitted_by, "the slow batch was never admitted"
                 time.sleep(0.005)
             gateway.process.send_signal(signal.SIGTERM)
             code = gateway.process.wait(30)
             slow.join(30)
+            assert not slow.is_alive(), "the request in flight never got its answer"
             time.sleep(0.3)
         assert code == 0
         # A request in flight when SIGTERM arrived finished normally.
         assert in_flight["status"] == 200
-        # During the drain new requests got 503 (Connection: close), then the closed
-        # socket refused them. A closed connection is only possible for one the kernel
-        # had queued at the instant the listener closed (never read by the server): at
-        # most one per client connection.
+        # During the drain new requests got 503 with `Connection: close`; a connection
+        # accepted during the drain gets its answer even at shutdown; once the listener is
+        # closed, connecting is refused. No request the gateway accepted sees its
+        # connection dropped (a read or protocol error).
         assert load.outcomes["200"] > 20
         assert load.outcomes["503"] > 0
-        closed = {"ReadError", "RemoteProtocolError"}
-        assert set(load.outcomes) <= {"200", "503", "refused"} | closed, load.outcomes
-        assert sum(load.outcomes[k] for k in closed) <= 6, load.outcomes
+        assert set(load.outcomes) <= {"200", "503", "refused"}, load.outcomes
     finally:
         gateway.stop()
         triton.stop()
