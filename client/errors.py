@@ -48,6 +48,11 @@ class ModelUnavailable(GatewayError):
         self.retry_after_s = retry_after_s
 
 
+class VersionUnavailable(ModelUnavailable):
+    """The model server answered, but does not serve the requested model version (now): it
+    is being unloaded, or was never loaded there. The server itself is fine."""
+
+
 class DeadlineExceeded(GatewayError):
     status = 504
     code = "DEADLINE_EXCEEDED"

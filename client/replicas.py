@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from client.errors import DeadlineExceeded, GatewayError, ModelUnavailable, Overloaded
+from client.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    ModelUnavailable,
+    Overloaded,
+    VersionUnavailable,
+)
 from client.runner import EndpointState, ModelRunner, TritonRunner
 from client.settings import GatewaySettings
 
@@ -219,6 +225,18 @@ class ReplicaPool:
                     raise  # the request's own deadline passed: nothing is left to retry with
                 # Only this attempt's share ran out: the replica is slow or hung.
                 self._take_out(replica, f"did not answer within {budget:.2f} s", request_id)
+                last_error = exc
+            except VersionUnavailable as exc:
+                # A live server that no longer serves this version (a rollback unloading it):
+                # it stays in the pool for the versions it does serve, and requests fall back
+                # to those (client/service.py) until the next health check says otherwise.
+                replica.ready_versions = [v for v in replica.ready_versions if v != version]
+                log.warning(
+                    "replica %s does not serve version %s request_id=%s",
+                    replica.url,
+                    version,
+                    request_id,
+                )
                 last_error = exc
             except ModelUnavailable as exc:
                 self._take_out(replica, "failed", request_id)

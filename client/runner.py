@@ -16,6 +16,7 @@ from client.errors import (
     ModelUnavailable,
     Overloaded,
     UpstreamError,
+    VersionUnavailable,
 )
 from export.layout import HEADS, INPUT_NAMES, OUTPUT_NAMES
 
@@ -75,7 +76,11 @@ def map_triton_error(exc: Exception) -> GatewayError:
         return Overloaded("the model server queue is full", retry_after_s=1)
     if "deadline" in status or "deadline" in lowered or "timeout" in lowered:
         return DeadlineExceeded("the model did not answer within the request deadline")
-    unavailable_signs = ("unavailable", "not ready", "unknown model", "connect", "not found")
+    # Triton's own answer for a version it does not serve ("Request for unknown model: 'm'
+    # version 2 is not at ready state" / "is not found"): the server is reachable.
+    if "unknown model" in lowered or "not at ready state" in lowered:
+        return VersionUnavailable("the model version is not available")
+    unavailable_signs = ("unavailable", "not ready", "connect", "not found")
     # No `detail` from Triton's text: it names addresses and file paths (`infer` logs it).
     if "unavailable" in status or any(sign in lowered for sign in unavailable_signs):
         return ModelUnavailable("the model is not available")
@@ -90,7 +95,9 @@ GRPC_MAX_RECONNECT_BACKOFF_MS = 1000
 
 def grpc_channel_args() -> list[tuple[str, int]]:
     """tritonclient's default channel options (passing any replaces them all), with the
-    reconnection backoff capped."""
+    reconnection backoff capped. `grpc.min_reconnect_backoff_ms` is left alone: despite its
+    name it is the minimum connect timeout, and lowering it would turn a slow handshake with
+    a busy server into a failed connection."""
     from tritonclient.grpc import KeepAliveOptions
     from tritonclient.grpc._client import MAX_GRPC_MESSAGE_SIZE
 
@@ -103,7 +110,6 @@ def grpc_channel_args() -> list[tuple[str, int]]:
         ("grpc.keepalive_permit_without_calls", keepalive.keepalive_permit_without_calls),
         ("grpc.http2.max_pings_without_data", keepalive.http2_max_pings_without_data),
         ("grpc.initial_reconnect_backoff_ms", GRPC_MAX_RECONNECT_BACKOFF_MS // 4),
-        ("grpc.min_reconnect_backoff_ms", GRPC_MAX_RECONNECT_BACKOFF_MS // 4),
         ("grpc.max_reconnect_backoff_ms", GRPC_MAX_RECONNECT_BACKOFF_MS),
     ]
 

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from tritonclient.utils import InferenceServerException
 
-from client.errors import DeadlineExceeded, ModelUnavailable
+from client.errors import DeadlineExceeded, ModelUnavailable, VersionUnavailable
 from client.replicas import ReplicaPool
 from client.runner import EndpointState, TritonRunner, map_triton_error
 
@@ -20,7 +21,8 @@ IDS = np.ones((1, 8), dtype=np.int64)
 
 
 class StandIn:
-    """A replica that answers at once for its versions (unavailable for others) or hangs."""
+    """A replica that answers at once for its versions (unavailable for others), hangs, or
+    cannot be reached."""
 
     def __init__(self, behaviour: str, versions: tuple[str, ...] = ("1",)) -> None:
         self.behaviour = behaviour
@@ -34,8 +36,10 @@ class StandIn:
                 await asyncio.wait_for(asyncio.Event().wait(), timeout_s)
             except TimeoutError as exc:
                 raise map_triton_error(exc) from None  # what TritonRunner raises
+        if self.behaviour == "dead":
+            raise ModelUnavailable("the model server cannot be reached")  # as TritonRunner
         if version not in self.versions:
-            raise ModelUnavailable("the model is not available", detail="unknown version")
+            raise VersionUnavailable("the model version is not available")  # as TritonRunner
         return {"main": np.zeros((input_ids.shape[0], 2), dtype=np.float32)}
 
     async def state(self) -> EndpointState:
@@ -99,7 +103,7 @@ def test_the_only_replica_gets_the_whole_deadline_and_its_timeout_is_the_request
 def test_a_healthy_replica_without_the_version_is_neither_tried_nor_taken_out() -> None:
     old, new = StandIn("answer", ("1",)), StandIn("answer", ("1", "2"))
     pool = pool_of(old, new)
-    new.versions = []  # it died: the call fails as unavailable
+    new.behaviour = "dead"  # it died: the call fails as unreachable
     with pytest.raises(ModelUnavailable):
         infer(pool, timeout_s=1.0, version="2")
     assert old.budgets == [], "a replica known not to serve version 2 was called"
@@ -151,3 +155,26 @@ def test_an_inference_on_a_server_that_never_answers_ends_at_its_timeout(
     with pytest.raises(DeadlineExceeded):
         asyncio.run(asyncio.wait_for(call(), 10))
     assert 0.45 < time.monotonic() - started < 0.8
+
+
+def test_a_replica_that_stops_serving_a_version_stays_in_for_the_others() -> None:
+    """Mid-rollback the server answers "unknown version": it is alive and serves the older
+    version, so it must stay in the pool (the service falls back to that version)."""
+    unloading = StandIn("answer", versions=("1", "2"))
+    pool = pool_of(unloading)
+    unloading.versions = ["1"]  # Triton unloads version 2 before the next health check
+    with pytest.raises(VersionUnavailable):
+        infer(pool, timeout_s=1.0, version="2")
+    assert pool.replicas[0].healthy
+    assert pool.serving_versions() == ["1"]
+    assert "main" in infer(pool, timeout_s=1.0, version="1")[0]
+
+
+def test_triton_answers_for_a_version_it_does_not_serve_are_told_apart() -> None:
+    unknown = InferenceServerException(
+        "Request for unknown model: 'helpline_classifier' version 2 is not at ready state"
+    )
+    assert isinstance(map_triton_error(unknown), VersionUnavailable)
+    refused = InferenceServerException("failed to connect to all addresses", status="UNAVAILABLE")
+    error = map_triton_error(refused)
+    assert isinstance(error, ModelUnavailable) and not isinstance(error, VersionUnavailable)
