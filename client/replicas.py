@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from client.errors import DeadlineExceeded, GatewayError, ModelUnavailable, Overloaded
-from client.runner import EndpointState, ModelRunner, TritonRunner
+from client.runner import EndpointState, ModelRunner, Priority, TritonRunner
 from client.settings import GatewaySettings
 
 log = logging.getLogger("triage.replicas")
@@ -184,6 +184,7 @@ class ReplicaPool:
         version: str,
         timeout_s: float,
         request_id: str,
+        priority: Priority = Priority.HIGH,
     ) -> dict[str, np.ndarray]:
         deadline = time.monotonic() + timeout_s
         tried: set[int] = set()
@@ -202,6 +203,7 @@ class ReplicaPool:
                     version=version,
                     timeout_s=budget,
                     request_id=request_id,
+                    priority=priority,
                 )
             except DeadlineExceeded as exc:
                 if budget >= remaining:

@@ -318,3 +318,96 @@ def test_a_short_request_is_answered_before_a_long_one_in_the_same_batch(
         assert executions() - before == 1, "the two requests were not batched together"
     finally:
         server.stop()
+
+
+def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Path) -> None:
+    """Interactive work ahead of bulk, on the local runner: one instance with one row thread
+    is kept busy by low-priority requests (8 rows each, 4 requests fill one execute call);
+    a high-priority one sent once the first low answer is back is answered before the lows
+    that were still queued. Without priority levels it is answered last (FIFO); without the
+    runner's own priority order it would run after the 3 shorter lows handed over with it.
+    The requests go through the gateway's TritonRunner, so its `priority` is what Triton
+    gets. A model bigger than the tiny default makes each execute call last long enough
+    that the high request reliably arrives while lows are still queued."""
+    import asyncio
+
+    from conftest import start_triton
+
+    from client.runner import Priority, TritonRunner
+    from export.pipeline import export_checkpoint
+    from export.tiny import make_tiny_checkpoint, production_labels, production_sub_to_main
+
+    checkpoint = make_tiny_checkpoint(
+        tmp_path / "ckpt",
+        production_labels(),
+        dim=128,
+        n_layers=4,
+        seed=3,
+        sub_to_main=production_sub_to_main(),
+        severity_order=["1", "2", "3"],
+    )
+    repository = tmp_path / "repo"
+    version = export_checkpoint(str(checkpoint), repository, MODEL, "fp32-opt").version_dir
+    local = version.parent / "configs" / "local.pbtxt"
+    config = local.read_text()
+    for old, new in (
+        ("count: 2 kind: KIND_CPU", "count: 1 kind: KIND_CPU"),
+        (
+            'key: "row_workers" value: { string_value: "2" }',
+            'key: "row_workers" value: { string_value: "1" }',
+        ),
+    ):
+        assert old in config, f"the committed local config no longer has {old!r}"
+        config = config.replace(old, new)
+    assert "priority_levels: 2" in config
+    local.write_text(config)
+    rng = np.random.default_rng(5)
+    # One shape (Triton batches requests of one shape only): lows are half padding, the high
+    # request is full length, so "shortest first" alone would run it after the lows.
+    low_ids = rng.integers(1000, 30000, size=(8, 512), dtype=np.int64)
+    low_mask = np.ones_like(low_ids)
+    low_mask[:, 256:] = 0
+    low_ids[low_mask == 0] = 0
+    high_ids = rng.integers(1000, 30000, size=(8, 512), dtype=np.int64)
+    high_mask = np.ones_like(high_ids)
+    n_low = 16
+    server = start_triton(repository, tmp_path / "triton.log")
+
+    async def scenario() -> list[str]:
+        runner = TritonRunner(server.grpc_url, MODEL, "grpc")
+        answered: list[str] = []
+
+        async def call(name: str, ids, mask, priority: Priority) -> None:
+            await runner.infer(
+                ids,
+                mask,
+                version=version.name,
+                timeout_s=120,
+                request_id=name,
+                priority=priority,
+            )
+            answered.append(name)
+
+        try:
+            lows = [
+                asyncio.create_task(call(f"low{i}", low_ids, low_mask, Priority.LOW))
+                for i in range(n_low)
+            ]
+            while not answered:
+                await asyncio.sleep(0.005)
+            await call("high", high_ids, high_mask, Priority.HIGH)
+            await asyncio.gather(*lows)
+        finally:
+            await runner.close()
+        return answered
+
+    try:
+        started = time.monotonic()
+        order = asyncio.run(asyncio.wait_for(scenario(), 180))
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    after_high = len(order) - 1 - order.index("high")
+    # Only the execute call running when `high` arrived (4 lows; one more as slack) may be
+    # answered before it: every other low was still queued.
+    assert after_high >= n_low - 5, (order, elapsed)
