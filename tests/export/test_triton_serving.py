@@ -323,14 +323,14 @@ def test_a_short_request_is_answered_before_a_long_one_in_the_same_batch(
 
 
 def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Path) -> None:
-    """Interactive work ahead of bulk, on the local runner: one instance with one row thread
-    is kept busy by low-priority requests (8 rows each, 4 requests fill one execute call);
-    a high-priority one sent once the first low answer is back is answered before the lows
-    that were still queued. Without priority levels it is answered last (FIFO); without the
-    runner's own priority order it would run after the 3 shorter lows handed over with it.
-    The requests go through the gateway's TritonRunner, so its `priority` is what Triton
-    gets. A model bigger than the tiny default makes each execute call last long enough
-    that the high request reliably arrives while lows are still queued."""
+    """Interactive work ahead of bulk, on the local runner. One instance with one row thread
+    runs a 32-row blocker; meanwhile 16 low-priority requests (8 rows each, half padding)
+    queue, then one high-priority request (8 full rows). When the blocker is done, the high
+    request is answered before every low one. Without priority levels it would come after
+    all of them (FIFO); without the runner's own priority order, after the 3 shorter lows
+    Triton hands over with it in one execute call. The requests go through the gateway's
+    TritonRunner, so its `priority` is what Triton gets. A model bigger than the tiny
+    default makes the blocker last long enough for all of them to queue behind it."""
     import asyncio
 
     from conftest import start_triton
@@ -358,8 +358,8 @@ def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Pa
             'key: "row_workers" value: { string_value: "2" }',
             'key: "row_workers" value: { string_value: "1" }',
         ),
-        # Without the committed cap of 4 rows per execute call, lows and the high request
-        # share execute calls, which checks the runner's own order as well as Triton's.
+        # Without the committed cap of 4 rows per execute call, the high request shares its
+        # execute call with lows, which checks the runner's own order as well as Triton's.
         ("preferred_batch_size: [ 4 ]", ""),
     ):
         assert old in config, f"the committed local config no longer has {old!r}"
@@ -369,12 +369,12 @@ def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Pa
     rng = np.random.default_rng(5)
     # One shape (Triton batches requests of one shape only): lows are half padding, the high
     # request is full length, so "shortest first" alone would run it after the lows.
+    blocker_ids = rng.integers(1000, 30000, size=(32, 512), dtype=np.int64)
     low_ids = rng.integers(1000, 30000, size=(8, 512), dtype=np.int64)
     low_mask = np.ones_like(low_ids)
     low_mask[:, 256:] = 0
     low_ids[low_mask == 0] = 0
     high_ids = rng.integers(1000, 30000, size=(8, 512), dtype=np.int64)
-    high_mask = np.ones_like(high_ids)
     n_low = 16
     server = start_triton(repository, tmp_path / "triton.log")
 
@@ -394,14 +394,21 @@ def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Pa
             answered.append(name)
 
         try:
-            lows = [
+            tasks = [
+                asyncio.create_task(
+                    call("blocker", blocker_ids, np.ones_like(blocker_ids), Priority.LOW)
+                )
+            ]
+            await asyncio.sleep(0.2)  # the blocker runs; everything below queues behind it
+            tasks += [
                 asyncio.create_task(call(f"low{i}", low_ids, low_mask, Priority.LOW))
                 for i in range(n_low)
             ]
-            while not answered:
-                await asyncio.sleep(0.005)
-            await call("high", high_ids, high_mask, Priority.HIGH)
-            await asyncio.gather(*lows)
+            await asyncio.sleep(0.05)  # the lows are ahead of it in arrival order
+            tasks.append(
+                asyncio.create_task(call("high", high_ids, np.ones_like(high_ids), Priority.HIGH))
+            )
+            await asyncio.gather(*tasks)
         finally:
             await runner.close()
         return answered
@@ -412,7 +419,4 @@ def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Pa
         elapsed = time.monotonic() - started
     finally:
         server.stop()
-    after_high = len(order) - 1 - order.index("high")
-    # Only the execute call running when `high` arrived (4 lows; one more as slack) may be
-    # answered before it: every other low was still queued.
-    assert after_high >= n_low - 5, (order, elapsed)
+    assert order[:2] == ["blocker", "high"], (order, elapsed)
