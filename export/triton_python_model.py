@@ -84,11 +84,11 @@ class TritonPythonModel:
         )
         self.output_names = [output["name"] for output in config["output"]]
         self.vocab_size = int(_param(config, "vocab_size", "30522"))
-        # ONNX Runtime allows concurrent run() calls on one session and releases the GIL
-        # while it computes, so these threads share the weights and run in parallel.
         # What Triton uses for a request that names no priority (0 = none configured).
         batching = config.get("dynamic_batching") or {}
         self.default_priority = int(batching.get("default_priority_level", 0) or 0)
+        # ONNX Runtime allows concurrent run() calls on one session and releases the GIL
+        # while it computes, so these threads share the weights and run in parallel.
         workers = max(1, int(_param(config, "row_workers", "1")))
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="row")
 
