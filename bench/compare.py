@@ -7,7 +7,9 @@
    the block-wise recipe) into a temporary model repository;
 2. Triton and two gateways (one pinned to each version with TRIAGE_MODEL_VERSION) and the
    baseline server (`bench.baseline_server`, same checkpoint) start on free loopback ports;
-3. the numpy fp32 matmul ceiling is measured first, while none of them has work;
+3. the numpy fp32 matmul ceiling is measured first, while none of them has work, and set
+   beside the CPU's own fp32 peak; the report names the CPU, its cores, clock and the ISA
+   features that move the ratios (`bench.machine`);
 4. per concurrency, each side gets a closed-loop run (`bench.loadgen`) while the CPU time of
    every process is sampled from /proc; every side is warmed up once before;
 5. int8 vs fp32 main-category agreement is taken over the whole workload (narratives the
@@ -38,6 +40,7 @@ import numpy as np
 from bench import cpu, plots
 from bench.flops import ModelDims, matmul_ceiling_gflops
 from bench.loadgen import RunResult, run, run_open_loop
+from bench.machine import Machine, this_machine
 from bench.processes import ServerProcess, start_baseline, start_gateway, start_triton
 from bench.report import (
     BASELINE,
@@ -115,6 +118,7 @@ RUN_FIELDS = (
     "model_gflops",
     "model_gflops_useful",
     "share_of_ceiling",
+    "share_of_peak",
     "layout_mismatches",
 )
 
@@ -198,13 +202,13 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def host_info() -> dict[str, object]:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return {"cpu_model": model, "cpu_count": os.cpu_count(), "loadavg_start": _loadavg()}
+def host_info(machine: Machine) -> dict[str, object]:
+    return {
+        "cpu_model": machine.cpu_model,
+        "cpu_count": os.cpu_count(),
+        "machine": machine.as_dict(),
+        "loadavg_start": _loadavg(),
+    }
 
 
 def _loadavg() -> str:
@@ -224,15 +228,21 @@ def warmup_order(items: Sequence[WorkItem], n: int) -> list[int]:
     return order[: max(n, 1)]
 
 
-def measure_ceiling(seconds: float) -> dict[str, float]:
+def measure_ceiling(seconds: float, machine: Machine) -> dict[str, object]:
+    """numpy's sustained fp32 matmul speed, next to the CPU's own fp32 peak (bench.machine):
+    ONNX Runtime's kernels can beat numpy, so numpy alone is no ceiling."""
     before = cpu.snapshot({})
     gflops = matmul_ceiling_gflops(seconds)
     used = cpu.used_between(before, cpu.snapshot({}))
+    peak = machine.fp32_peak_gflops
     return {
         "numpy_fp32_matmul_gflops": round(gflops, 2),
         "size": 2048,
         "seconds": seconds,
         "other_load_cores": round(used["other"] / seconds, 3),
+        "cpu_fp32_peak_gflops": peak,
+        "cpu_fp32_peak_basis": machine.fp32_peak_basis,
+        "numpy_share_of_peak": round(gflops / peak, 4) if peak else None,
     }
 
 
@@ -454,10 +464,12 @@ def main(argv: Sequence[str] | None = None) -> Path:
     out = args.out or RESULTS / stamp
     out.mkdir(parents=True, exist_ok=True)
     command = "python -m bench.compare " + " ".join(sys.argv[1:] if argv is None else argv)
+    machine = this_machine()
+    log(f"machine: {machine.summary()}")
     report: dict[str, object] = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command.strip(),
-        "host": host_info(),
+        "host": host_info(machine),
     }
     log(f"results go to {out}")
 
@@ -485,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         log(f"workload: {len(items)} narratives ({source})")
 
         log(f"measuring the fp32 matmul ceiling ({config.ceiling_s} s)")
-        ceiling = measure_ceiling(config.ceiling_s)
+        ceiling = measure_ceiling(config.ceiling_s, machine)
         repository = work / "model_repository"
         exported = export_versions(checkpoint, repository, args.int8_precision)
 
@@ -497,7 +509,8 @@ def main(argv: Sequence[str] | None = None) -> Path:
         finally:
             stack.stop()
 
-    runs = [run_metrics(m, items, dims, max_length, ceiling["numpy_fp32_matmul_gflops"])
+    runs = [run_metrics(m, items, dims, max_length, ceiling["numpy_fp32_matmul_gflops"],
+                        machine.fp32_peak_gflops)
             for m in measured]  # fmt: skip
     top = max(config.concurrency)
     report["host"]["loadavg_end"] = _loadavg()

@@ -54,6 +54,7 @@ def run_metrics(
     dims: ModelDims,
     max_length: int,
     ceiling_gflops: float,
+    peak_gflops: float | None = None,
 ) -> dict[str, object]:
     result, side = measured.result, measured.side
     ok = [r for r in result.records if r.ok]
@@ -103,6 +104,7 @@ def run_metrics(
         "model_gflops": _round(gflops, 2),
         "model_gflops_useful": _round(useful_flops / wall / 1e9, 2),
         "share_of_ceiling": _round(gflops / ceiling_gflops, 4) if ceiling_gflops else None,
+        "share_of_peak": _round(gflops / peak_gflops, 4) if peak_gflops else None,
         "layout_mismatches": mismatches,
     }
 
@@ -197,6 +199,31 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
+def _machine_line(host: Mapping[str, object]) -> str:
+    """CPU model, cores, clock and the ISA features that move the ratios (bench.machine)."""
+    machine = host.get("machine")
+    if not isinstance(machine, Mapping):
+        return f"{host['cpu_model']}, {host['cpu_count']} cores"
+    flags = ", ".join(name for name, present in machine["isa"].items() if present) or "none"
+    clock = machine["clock_mhz"]
+    return (
+        f"{machine['cpu_model']} ({machine['vendor']}, family {machine['family']}), "
+        f"{machine['physical_cores']} cores / {machine['logical_cpus']} CPUs, "
+        + (f"{clock:.0f} MHz from {machine['clock_source']}" if clock else "clock unknown")
+        + f"; ISA: {flags}"
+    )
+
+
+def _peak_text(ceiling: Mapping[str, object]) -> str:
+    peak = ceiling.get("cpu_fp32_peak_gflops")
+    if not peak:
+        return ""
+    return (
+        f"; the CPU's own fp32 peak ({ceiling['cpu_fp32_peak_basis']}) is **{peak:.1f} "
+        f"GFLOP/s**, numpy reaches {_pct(ceiling['numpy_share_of_peak'])} of it"
+    )
+
+
 def render_markdown(report: Mapping[str, object]) -> str:
     host, model, wl = report["host"], report["model"], report["workload"]
     ceiling = report["ceiling"]
@@ -205,11 +232,11 @@ def render_markdown(report: Mapping[str, object]) -> str:
         "",
         f"Command: `{report['command']}`",
         "",
-        f"Machine: {host['cpu_model']}, {host['cpu_count']} cores; load average at start "
+        f"Machine: {_machine_line(host)}; load average at start "
         f"{host['loadavg_start']}, at end {host['loadavg_end']}. Measured fp32 matmul ceiling "
         f"(numpy {ceiling['size']}x{ceiling['size']}, {ceiling['seconds']} s): "
         f"**{ceiling['numpy_fp32_matmul_gflops']:.1f} GFLOP/s** (other work on the machine "
-        f"meanwhile: {ceiling['other_load_cores']:.2f} cores).",
+        f"meanwhile: {ceiling['other_load_cores']:.2f} cores)" + _peak_text(ceiling) + ".",
         "",
         f"Model: {model['description']}; dim {model['dims']['dim']}, hidden "
         f"{model['dims']['hidden_dim']}, {model['dims']['n_layers']} layers, "

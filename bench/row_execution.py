@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.machine import this_machine
 from bench.workload import ChunkPlan, generate_narratives, narrative_chunks
 from client.buckets import bucket_for, pad_batch
 from client.tokenization import NarrativeTokenizer
@@ -290,6 +291,7 @@ def compare(
             for layout, entry in per_layout.items():
                 print(f"{precision:10s} {layout:15s} {json.dumps(entry)}", flush=True)
     return {
+        "machine": this_machine().as_dict(),
         "checkpoint": str(checkpoint),
         "narratives": len(items),
         "seed": seed,
@@ -315,6 +317,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="rows_pool threads per instance")
     parser.add_argument("--out", type=Path, help="also write the results as JSON")
     args = parser.parse_args(argv)
+    print(f"machine: {this_machine().summary()}", flush=True)
     report = compare(
         args.checkpoint,
         args.precisions,

@@ -30,7 +30,7 @@ from client.errors import GatewayError, InvalidInput, PayloadTooLarge
 from client.metrics import GatewayMetrics
 from client.replicas import ReplicaPool
 from client.responses import classification_body, health_body, info_body, now_iso
-from client.runner import ModelRunner
+from client.runner import ModelRunner, Priority
 from client.service import Classification, ClassifierService
 from client.settings import GatewaySettings
 
@@ -414,8 +414,13 @@ def create_app(
             )
         deadline = _deadline(request, settings)
         started = time.perf_counter()
+        # Bulk work (the CLI's file classification too): behind single classifications.
         results = await service.classify_many(
-            [item.narrative for item in body.items], request_id, deadline, field="items"
+            [item.narrative for item in body.items],
+            request_id,
+            deadline,
+            field="items",
+            priority=Priority.LOW,
         )
         return schemas.BatchResponse(
             request_id=request_id,

@@ -27,7 +27,7 @@ from client.errors import (
     Overloaded,
     VersionUnavailable,
 )
-from client.runner import EndpointState, ModelRunner, TritonRunner
+from client.runner import EndpointState, ModelRunner, Priority, TritonRunner
 from client.settings import GatewaySettings
 
 log = logging.getLogger("triage.replicas")
@@ -201,6 +201,7 @@ class ReplicaPool:
         version: str,
         timeout_s: float,
         request_id: str,
+        priority: Priority = Priority.HIGH,
     ) -> dict[str, np.ndarray]:
         deadline = time.monotonic() + timeout_s
         tried: set[int] = set()
@@ -219,6 +220,7 @@ class ReplicaPool:
                     version=version,
                     timeout_s=budget,
                     request_id=request_id,
+                    priority=priority,
                 )
             except DeadlineExceeded as exc:
                 if budget >= remaining:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,6 +24,16 @@ from export.layout import HEADS, INPUT_NAMES, OUTPUT_NAMES
 log = logging.getLogger("triage.runner")
 
 
+class Priority(enum.IntEnum):
+    """Triton's priority level of a request (every model config has `priority_levels: 2`;
+    level 1 is taken from the queue first). Someone waiting on the answer (a single
+    classification, a live call) goes ahead of bulk work (the batch endpoint, file
+    classification), so a bulk job cannot push interactive latency up."""
+
+    HIGH = 1
+    LOW = 2
+
+
 @dataclass(frozen=True)
 class EndpointState:
     url: str
@@ -41,6 +52,7 @@ class ModelRunner(Protocol):
         version: str,
         timeout_s: float,
         request_id: str,
+        priority: Priority = Priority.HIGH,
     ) -> dict[str, np.ndarray]:
         """Logits per head, shape (batch, n_labels)."""
         ...
@@ -160,6 +172,7 @@ class TritonRunner:
         version: str,
         timeout_s: float,
         request_id: str,
+        priority: Priority = Priority.HIGH,
     ) -> dict[str, np.ndarray]:
         if timeout_s <= 0:
             raise DeadlineExceeded("the request deadline passed before inference")
@@ -172,6 +185,10 @@ class TritonRunner:
             # Server-side deadline (µs): Triton drops the request from its queue once it
             # has expired instead of spending model time on an answer nobody awaits.
             "timeout": max(1, int(timeout_s * 1e6)),
+            "priority": int(priority),
+            # Triton hands its "priority" to no Python backend; the local runner orders the
+            # requests of one execute call by this copy (export/triton_python_model.py).
+            "parameters": {"priority_level": int(priority)},
         }
         if self.protocol == "grpc":
             kwargs["client_timeout"] = timeout_s

@@ -24,7 +24,7 @@ from client.buckets import bucket_for, check_buckets, pad_batch
 from client.chunking import Chunk, chunk_tokens, default_overlap
 from client.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
 from client.model_bundle import ModelBundle
-from client.runner import EndpointState, ModelRunner
+from client.runner import EndpointState, ModelRunner, Priority
 from client.schemas import READABLE
 from client.security import log_hash_key, text_fingerprint
 from client.settings import GatewaySettings
@@ -259,12 +259,20 @@ class ClassifierService:
     async def classify(
         self, narrative: str, request_id: str, deadline: float, field: str = "narrative"
     ) -> Classification:
-        return (await self.classify_many([narrative], request_id, deadline, field))[0]
+        """One narrative someone is waiting on: sent at high priority."""
+        results = await self.classify_many([narrative], request_id, deadline, field, Priority.HIGH)
+        return results[0]
 
     async def classify_many(
-        self, narratives: list[str], request_id: str, deadline: float, field: str = "narrative"
+        self,
+        narratives: list[str],
+        request_id: str,
+        deadline: float,
+        field: str = "narrative",
+        priority: Priority = Priority.HIGH,
     ) -> list[Classification]:
-        """Tokenizes all narratives in one batched call, then one Triton request each."""
+        """Tokenizes all narratives in one batched call, then one Triton request each, at
+        `priority` (the batch endpoint sends LOW)."""
         for i, narrative in enumerate(narratives):
             self.check_narrative(narrative, field if len(narratives) == 1 else f"{field}[{i}]")
         if self.draining:
@@ -272,7 +280,9 @@ class ClassifierService:
         bundle, plan = await self.model_for_request()
         with self.admitted(len(narratives)):
             try:
-                return await self._classify_admitted(narratives, request_id, deadline, bundle, plan)
+                return await self._classify_admitted(
+                    narratives, request_id, deadline, bundle, plan, priority
+                )
             except ModelUnavailable:
                 # The version's last healthy replica went away during the call: once more
                 # with the newest version still served, within the same deadline.
@@ -280,7 +290,7 @@ class ClassifierService:
                 if retry_bundle.version == bundle.version:
                     raise
                 return await self._classify_admitted(
-                    narratives, request_id, deadline, retry_bundle, retry_plan
+                    narratives, request_id, deadline, retry_bundle, retry_plan, priority
                 )
 
     @contextlib.contextmanager
@@ -304,6 +314,7 @@ class ClassifierService:
         deadline: float,
         bundle: ModelBundle,
         plan: ChunkingPlan,
+        priority: Priority,
     ) -> list[Classification]:
         started = time.perf_counter()
         encoded = await asyncio.to_thread(bundle.tokenizer.encode_batch, narratives)
@@ -312,7 +323,7 @@ class ClassifierService:
         async def one(i: int, text: str, tokens: TokenizedText) -> Classification:
             sub_id = request_id if len(narratives) == 1 else f"{request_id}-{i}"
             return await self._classify_tokens(
-                bundle, plan, text, tokens, sub_id, deadline, tokenize_ms, started
+                bundle, plan, text, tokens, sub_id, deadline, tokenize_ms, started, priority
             )
 
         return list(
@@ -331,13 +342,16 @@ class ClassifierService:
         deadline: float,
         tokenize_ms: float,
         started: float,
+        priority: Priority,
     ) -> Classification:
         chunks = self.chunk(bundle, plan, tokens, narrative)
         if not chunks:
             raise InvalidInput("narrative contains no text the model can read", field="narrative")
         timings = Timings(tokenize_ms=tokenize_ms)
         infer_started = time.perf_counter()
-        logits, bucket = await self._infer_chunks(bundle, plan, chunks, request_id, deadline)
+        logits, bucket = await self._infer_chunks(
+            bundle, plan, chunks, request_id, deadline, priority
+        )
         timings.inference_ms = (time.perf_counter() - infer_started) * 1000
         agg_started = time.perf_counter()
         result = self.aggregate(bundle, logits, chunks)
@@ -412,9 +426,10 @@ class ClassifierService:
         chunks: list[Chunk],
         request_id: str,
         deadline: float,
+        priority: Priority = Priority.HIGH,
     ) -> tuple[dict[str, np.ndarray], int]:
         """Logits `{head: (len(chunks), n_labels)}` in chunk order, and the bucket used."""
-        return await self._infer_chunks(bundle, plan, chunks, request_id, deadline)
+        return await self._infer_chunks(bundle, plan, chunks, request_id, deadline, priority)
 
     def effective_severity(self, bundle: ModelBundle) -> Severity | None:
         if bundle.severity is None or self.settings.escalation_threshold < 0:
@@ -430,6 +445,7 @@ class ClassifierService:
         chunks: list[Chunk],
         request_id: str,
         deadline: float,
+        priority: Priority,
     ) -> tuple[dict[str, np.ndarray], int]:
         bucket = bucket_for(chunks, plan.buckets)
         size = max(1, self.settings.max_chunks_per_request)
@@ -444,6 +460,7 @@ class ClassifierService:
                 version=bundle.version,
                 timeout_s=deadline - time.monotonic(),
                 request_id=rid,
+                priority=priority,
             )
 
         parts = await asyncio.gather(*(run(g, i) for i, g in enumerate(groups)))

@@ -75,6 +75,7 @@ from client.errors import (
     PayloadTooLarge,
 )
 from client.model_bundle import ModelBundle
+from client.runner import Priority
 from client.security import same_owner
 from client.service import ChunkingPlan, Classification, ClassifierService, Timings
 from client.settings import GatewaySettings
@@ -313,8 +314,9 @@ class StreamingSession:
         if not chunks:
             return {}
         with self.service.admitted(1):
+            # A live call is interactive: its windows go ahead of bulk work.
             logits, bucket = await self.service.infer_chunks(
-                bundle, plan, chunks, rid, self._deadline()
+                bundle, plan, chunks, rid, self._deadline(), Priority.HIGH
             )
         self.stats.chunks_inferred += len(chunks)
         self.stats.inference_calls += 1

@@ -15,7 +15,9 @@ batches it with.
 
 Of the requests Triton hands over at once, the shortest run first and each is answered
 through its response sender as soon as its own rows are done, instead of all together when
-the longest is (bench.row_execution, "answer" times).
+the longest is (bench.row_execution, "answer" times). Priority comes before length: Triton's
+scheduler takes high-priority requests (level 1) from its queue first, and a high request
+handed over together with low ones also runs first here.
 
 Never logs tensor contents: they are tokenised child-abuse narratives.
 """
@@ -45,6 +47,17 @@ def _real_length(mask_row):
     return len(mask_row)
 
 
+def _priority(request, default):
+    """The request's priority level (1 runs first); `default` where it names none. Triton
+    keeps its own "priority" parameter from a Python backend, so the gateway repeats the
+    level in the request parameter "priority_level" (client/runner.py)."""
+    try:
+        value = json.loads(request.parameters() or "{}").get("priority_level", 0)
+        return int(value) or default
+    except (ValueError, TypeError, AttributeError):
+        return default
+
+
 def _send(sender, response):
     """The request's one and only response. A failed send (the client went away) must not
     keep the other requests of the batch from their answers."""
@@ -71,6 +84,9 @@ class TritonPythonModel:
         )
         self.output_names = [output["name"] for output in config["output"]]
         self.vocab_size = int(_param(config, "vocab_size", "30522"))
+        # What Triton uses for a request that names no priority (0 = none configured).
+        batching = config.get("dynamic_batching") or {}
+        self.default_priority = int(batching.get("default_priority_level", 0) or 0)
         # ONNX Runtime allows concurrent run() calls on one session and releases the GIL
         # while it computes, so these threads share the weights and run in parallel.
         workers = max(1, int(_param(config, "row_workers", "1")))
@@ -109,8 +125,8 @@ class TritonPythonModel:
 
     def execute(self, requests):
         """Answers through each request's response sender, as soon as its own rows are done
-        (shortest request first), so a short narrative batched with a long one does not wait
-        for it; execute returns once every request is answered."""
+        (highest priority, then shortest request first), so a short narrative batched with a
+        long one does not wait for it; execute returns once every request is answered."""
         jobs = []
         for request in requests:
             sender = request.get_response_sender()
@@ -129,10 +145,10 @@ class TritonPythonModel:
             for row_ids, row_mask in zip(ids, mask, strict=True):
                 length = _real_length(row_mask)
                 rows.append((row_ids[None, :length], row_mask[None, :length]))
-            jobs.append((sender, rows))
-        jobs.sort(key=lambda job: sum(ids.shape[1] for ids, _ in job[1]))
+            jobs.append((_priority(request, self.default_priority), sender, rows))
+        jobs.sort(key=lambda job: (job[0], sum(ids.shape[1] for ids, _ in job[2])))
         pending = []
-        for sender, rows in jobs:
+        for _, sender, rows in jobs:
             # Longest row first, so that the request's last row to start is a short one.
             order = sorted(range(len(rows)), key=lambda r: -rows[r][0].shape[1])
             futures = {r: self.pool.submit(self._run_row, *rows[r]) for r in order}

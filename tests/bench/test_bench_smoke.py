@@ -21,7 +21,8 @@ pytestmark = pytest.mark.integration
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # Fields that are legitimately empty for some sides (no gateway in the baseline).
-MAY_BE_NULL = {"gateway_cpu_share"}
+# share_of_peak: a CPU whose /proc/cpuinfo gives no clock (ARM) has no computed peak.
+MAY_BE_NULL = {"gateway_cpu_share", "share_of_peak"}
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,11 @@ def test_report_has_every_field(quick_report: Path) -> None:
         assert all(v is not None for v in ratio.values()), (c, ratio)
     assert set(report["gateway_cpu_share_at_max_concurrency"]) == {"fp32", "int8"}
     assert report["ceiling"]["numpy_fp32_matmul_gflops"] > 0
+    machine = report["host"]["machine"]
+    assert machine["cpu_model"] and machine["physical_cores"] >= 1
+    assert {"avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8"} <= set(machine["isa"])
+    if machine["clock_mhz"]:
+        assert report["ceiling"]["cpu_fp32_peak_gflops"] > 0
     assert set(report["export"]) == {"fp32", "int8"}
     assert report["export"]["int8"]["precision"] == "int8-block"
     assert all(v is not None for v in report["padding"].values())
@@ -109,6 +115,7 @@ def test_markdown_report_has_every_section(quick_report: Path) -> None:
     for heading in ("## Results", "### Ratios", "## Padding", "## Agreement", "## Targets"):
         assert heading in text
     assert "weights are random" in text
+    assert "ISA:" in text
 
 
 def test_no_narrative_text_in_logs(quick_report: Path) -> None:

@@ -15,7 +15,7 @@ from tritonclient.utils import InferenceServerException
 
 from client.errors import DeadlineExceeded, ModelUnavailable, VersionUnavailable
 from client.replicas import ReplicaPool
-from client.runner import EndpointState, TritonRunner, map_triton_error
+from client.runner import EndpointState, Priority, TritonRunner, map_triton_error
 
 IDS = np.ones((1, 8), dtype=np.int64)
 
@@ -28,9 +28,13 @@ class StandIn:
         self.behaviour = behaviour
         self.versions = list(versions)
         self.budgets: list[float] = []
+        self.priorities: list[Priority] = []
 
-    async def infer(self, input_ids, attention_mask, *, version, timeout_s, request_id):
+    async def infer(
+        self, input_ids, attention_mask, *, version, timeout_s, request_id, priority=Priority.HIGH
+    ):
         self.budgets.append(timeout_s)
+        self.priorities.append(priority)
         if self.behaviour == "hang":
             try:
                 await asyncio.wait_for(asyncio.Event().wait(), timeout_s)
@@ -66,6 +70,16 @@ def infer(pool: ReplicaPool, timeout_s: float, version: str = "1") -> tuple[dict
     started = time.monotonic()
     result = asyncio.run(call())
     return result, time.monotonic() - started
+
+
+def test_the_priority_reaches_the_replica() -> None:
+    replica = StandIn("answer")
+    pool = pool_of(replica)
+    for priority in (Priority.LOW, Priority.HIGH):
+        asyncio.run(
+            pool.infer(IDS, IDS, version="1", timeout_s=5, request_id="r", priority=priority)
+        )
+    assert replica.priorities == [Priority.LOW, Priority.HIGH]
 
 
 def test_a_hung_replica_gets_a_share_of_the_deadline_then_is_taken_out() -> None:

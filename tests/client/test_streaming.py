@@ -24,7 +24,7 @@ from conftest import MODEL
 from client.chunking import chunk_tokens, default_overlap, sentence_starts
 from client.errors import InvalidInput, ModelUnavailable, Overloaded, PayloadTooLarge
 from client.model_bundle import ModelBundle
-from client.runner import EndpointState
+from client.runner import EndpointState, Priority
 from client.service import ClassifierService
 from client.settings import GatewaySettings
 from client.streaming import (
@@ -99,12 +99,16 @@ class FakeRunner:
         self.padded_tokens = 0
         self.fail_next: Exception | None = None
         self.ready_versions = ["2"]
+        self.priorities: list[Priority] = []
 
-    async def infer(self, input_ids, attention_mask, *, version, timeout_s, request_id):
+    async def infer(
+        self, input_ids, attention_mask, *, version, timeout_s, request_id, priority=Priority.HIGH
+    ):
         if self.fail_next is not None:
             exc, self.fail_next = self.fail_next, None
             raise exc
         self.calls += 1
+        self.priorities.append(priority)
         self.rows += input_ids.shape[0]
         self.padded_tokens += input_ids.size
         out: dict[str, list[np.ndarray]] = {h: [] for h in HEADS}
@@ -270,6 +274,14 @@ def test_streamed_final_equals_one_shot_for_every_split(
         rows, padded = factors[name]
         # Balanced: the close adds one one-shot classification (client/streaming.py).
         assert rows <= (4.0 if greedy else 5.0) and padded <= (3.0 if greedy else 4.0), factors
+
+
+def test_a_live_call_is_sent_at_high_priority(model_repository: Path, bundle: ModelBundle) -> None:
+    """Windows and the final classification of a live call go ahead of bulk work."""
+    service, runner = make_service(model_repository, bundle)
+    manager = SessionManager(service, service.settings)
+    run(stream(manager, split_sentences(CALL)))
+    assert runner.priorities and set(runner.priorities) == {Priority.HIGH}
 
 
 def test_segment_that_completes_no_window_costs_no_model_call(

@@ -275,6 +275,8 @@ def test_a_short_request_is_answered_before_a_long_one_in_the_same_batch(
     for old, new in (
         ("count: 2 kind: KIND_CPU", "count: 1 kind: KIND_CPU"),
         ("max_queue_delay_microseconds: 0", "max_queue_delay_microseconds: 500000"),
+        # The committed cap on rows per execute call would keep the two apart.
+        ("preferred_batch_size: [ 4 ]", ""),
         (
             'key: "row_workers" value: { string_value: "2" }',
             'key: "row_workers" value: { string_value: "1" }',
@@ -318,3 +320,103 @@ def test_a_short_request_is_answered_before_a_long_one_in_the_same_batch(
         assert executions() - before == 1, "the two requests were not batched together"
     finally:
         server.stop()
+
+
+def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Path) -> None:
+    """Interactive work ahead of bulk, on the local runner. One instance with one row thread
+    runs a 32-row blocker; meanwhile 16 low-priority requests (8 rows each, half padding)
+    queue, then one high-priority request (8 full rows). When the blocker is done, the high
+    request is answered before every low one. Without priority levels it would come after
+    all of them (FIFO); without the runner's own priority order, after the 3 shorter lows
+    Triton hands over with it in one execute call. The requests go through the gateway's
+    TritonRunner, so its `priority` is what Triton gets. A model bigger than the tiny
+    default makes the blocker last long enough for all of them to queue behind it."""
+    import asyncio
+
+    from conftest import start_triton
+
+    from client.runner import Priority, TritonRunner
+    from export.pipeline import export_checkpoint
+    from export.tiny import make_tiny_checkpoint, production_labels, production_sub_to_main
+
+    checkpoint = make_tiny_checkpoint(
+        tmp_path / "ckpt",
+        production_labels(),
+        dim=128,
+        n_layers=4,
+        seed=3,
+        sub_to_main=production_sub_to_main(),
+        severity_order=["1", "2", "3"],
+    )
+    repository = tmp_path / "repo"
+    version = export_checkpoint(str(checkpoint), repository, MODEL, "fp32-opt").version_dir
+    local = version.parent / "configs" / "local.pbtxt"
+    config = local.read_text()
+    for old, new in (
+        ("count: 2 kind: KIND_CPU", "count: 1 kind: KIND_CPU"),
+        (
+            'key: "row_workers" value: { string_value: "2" }',
+            'key: "row_workers" value: { string_value: "1" }',
+        ),
+        # Without the committed cap of 4 rows per execute call, the high request shares its
+        # execute call with lows, which checks the runner's own order as well as Triton's.
+        ("preferred_batch_size: [ 4 ]", ""),
+    ):
+        assert old in config, f"the committed local config no longer has {old!r}"
+        config = config.replace(old, new)
+    assert "priority_levels: 2" in config
+    local.write_text(config)
+    rng = np.random.default_rng(5)
+    # One shape (Triton batches requests of one shape only): lows are half padding, the high
+    # request is full length, so "shortest first" alone would run it after the lows.
+    blocker_ids = rng.integers(1000, 30000, size=(32, 512), dtype=np.int64)
+    low_ids = rng.integers(1000, 30000, size=(8, 512), dtype=np.int64)
+    low_mask = np.ones_like(low_ids)
+    low_mask[:, 256:] = 0
+    low_ids[low_mask == 0] = 0
+    high_ids = rng.integers(1000, 30000, size=(8, 512), dtype=np.int64)
+    n_low = 16
+    server = start_triton(repository, tmp_path / "triton.log")
+
+    async def scenario() -> list[str]:
+        runner = TritonRunner(server.grpc_url, MODEL, "grpc")
+        answered: list[str] = []
+
+        async def call(name: str, ids, mask, priority: Priority) -> None:
+            await runner.infer(
+                ids,
+                mask,
+                version=version.name,
+                timeout_s=120,
+                request_id=name,
+                priority=priority,
+            )
+            answered.append(name)
+
+        try:
+            tasks = [
+                asyncio.create_task(
+                    call("blocker", blocker_ids, np.ones_like(blocker_ids), Priority.LOW)
+                )
+            ]
+            await asyncio.sleep(0.2)  # the blocker runs; everything below queues behind it
+            tasks += [
+                asyncio.create_task(call(f"low{i}", low_ids, low_mask, Priority.LOW))
+                for i in range(n_low)
+            ]
+            await asyncio.sleep(0.05)  # the lows are ahead of it in arrival order
+            tasks.append(
+                asyncio.create_task(call("high", high_ids, np.ones_like(high_ids), Priority.HIGH))
+            )
+            await asyncio.gather(*tasks)
+        finally:
+            await runner.close()
+        return answered
+
+    try:
+        started = time.monotonic()
+        order = asyncio.run(asyncio.wait_for(scenario(), 180))
+        elapsed = time.monotonic() - started
+    finally:
+        server.stop()
+    assert order[:2] == ["blocker", "high"], (order, elapsed)
