@@ -1,7 +1,7 @@
 """Command line for the triage gateway (`helpline-triage` / `python -m client.cli`).
 
     helpline-triage classify "narrative text" [--chunks]     ("-" reads the text from stdin)
-    helpline-triage classify-file cases.jsonl --out results.jsonl [--batch-size 16]
+    helpline-triage classify-file cases.jsonl --out results.jsonl|results.csv [--batch-size 16]
     helpline-triage stream call.txt --by word|sentence|line [--transport ws|http] [--delay S]
     helpline-triage info | health
 
@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -38,6 +38,18 @@ from client.sdk import (
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+# The flat columns of a `.csv` results file, one row per input row: what a supervisor reads in a
+# spreadsheet. `error` holds the gateway's error code for a failed row and is empty otherwise.
+# Never a narrative column: results files are shared more widely than the cases they came from.
+CSV_LABELS = ("main_category", "sub_category", "intervention", "priority")
+CSV_COLUMNS = (
+    "id",
+    *CSV_LABELS,
+    *(f"{label}_confidence" for label in CSV_LABELS),
+    "escalated",
+    "needs_review",
+    "error",
+)
 # A batch failing with one of these (auth, overload, model down) would fail the same way row by
 # row; retrying each row would only add load.
 NO_FALLBACK_STATUSES = {401, 403, 429, 503}
@@ -117,6 +129,48 @@ def _id_of(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+# --- output ------------------------------------------------------------------------------
+
+
+def output_format(path: Path) -> str:
+    """`csv` or `jsonl`, from the output's name. Anything else is refused rather than guessed, so
+    `results.csv.tmp` or a typo does not silently get a format its name does not say."""
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    known = ", ".join(sorted([*JSONL_SUFFIXES, ".csv"]))
+    raise InputFileError(f"{path}: the output name must end in one of {known}")
+
+
+def csv_row(record: dict[str, Any]) -> dict[str, Any]:
+    """One output record as flat CSV columns (see CSV_COLUMNS)."""
+    row: dict[str, Any] = dict.fromkeys(CSV_COLUMNS, "")
+    row["id"] = record["id"] if record["id"] is not None else ""
+    if record["status"] != "ok":
+        row["error"] = record["error"]["error_code"]
+        return row
+    result = record["result"]
+    for label in CSV_LABELS:
+        row[label] = result[label]
+        row[f"{label}_confidence"] = round(result["confidence_scores"][label], 4)
+    # Lower-case like the JSON output; spreadsheets read both cases as booleans.
+    row["escalated"] = "true" if result["escalation"]["escalated"] else "false"
+    row["needs_review"] = "true" if result["needs_review"] else "false"
+    return row
+
+
+def record_writer(out: TextIO, fmt: str) -> Callable[[dict[str, Any]], None]:
+    """A function writing one output record to `out`: a JSON line, or a CSV row under a header
+    written now (so a file of zero rows still says what its columns are)."""
+    if fmt == "jsonl":
+        return lambda record: out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    return lambda record: writer.writerow(csv_row(record))
+
+
 # --- classify-file ---------------------------------------------------------------------
 
 
@@ -178,6 +232,7 @@ async def classify_file(
     rows: Sequence[Row],
     out: TextIO,
     *,
+    fmt: str = "jsonl",
     batch_size: int,
     concurrency: int,
     include_chunks: bool = False,
@@ -185,7 +240,9 @@ async def classify_file(
     progress: bool = True,
 ) -> int:
     """Classifies `rows` in batches, at most `concurrency` requests at a time, and writes one
-    JSON line per row to `out` in input order. Returns the number of failed rows."""
+    record per row to `out` in input order, as a JSON line or a CSV row (`fmt`). Returns the
+    number of failed rows."""
+    write = record_writer(out, fmt)
     limit = asyncio.Semaphore(concurrency)
     bar = tqdm(total=len(rows), unit="row", file=sys.stderr, disable=not progress)
 
@@ -204,7 +261,7 @@ async def classify_file(
             for record in await task:
                 if record["status"] != "ok":
                     failed += 1
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                write(record)
     finally:
         for task in tasks:
             task.cancel()
@@ -238,11 +295,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 def cmd_classify_file(args: argparse.Namespace) -> int:
     source, target = Path(args.input), Path(args.out)
+    # Checked first: a wrong output name should fail before any file is read or request sent.
+    out_format = output_format(target)
     if target.exists() and target.resolve() == source.resolve():
         raise InputFileError(f"{target}: the output would overwrite the input")
     rows = read_rows(source, args.format)
     try:
-        out = target.open("w", encoding="utf-8")
+        # newline="": the csv module writes its own line endings (and newlines inside fields).
+        out = target.open("w", encoding="utf-8", newline="")
     except OSError as exc:
         raise InputFileError(f"{target}: {exc.strerror or exc}") from None
 
@@ -252,6 +312,7 @@ def cmd_classify_file(args: argparse.Namespace) -> int:
                 client,
                 rows,
                 out,
+                fmt=out_format,
                 batch_size=args.batch_size,
                 concurrency=args.concurrency,
                 include_chunks=args.chunks,
@@ -451,10 +512,15 @@ def build_parser() -> argparse.ArgumentParser:
     batch = commands.add_parser(
         "classify-file",
         parents=[connection],
-        help="classify every row of a JSONL or CSV file into a JSONL results file",
+        help="classify every row of a JSONL or CSV file into a JSONL or CSV results file",
     )
     batch.add_argument("input", help="JSONL (`narrative`, optional `id`) or CSV with a header")
-    batch.add_argument("--out", required=True, help="results file, one JSON line per input row")
+    batch.add_argument(
+        "--out",
+        required=True,
+        help="results file: .jsonl/.ndjson/.json get one JSON line per input row, .csv one row "
+        "of labels, confidences, escalated, needs_review and error per input row",
+    )
     batch.add_argument("--format", choices=["auto", "jsonl", "csv"], default="auto")
     batch.add_argument("--batch-size", type=_positive_int, default=16)
     batch.add_argument("--concurrency", type=_positive_int, default=4)

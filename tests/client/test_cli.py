@@ -152,6 +152,75 @@ def test_classify_file_all_good(gateway, tmp_path: Path, capsys, fmt: str) -> No
     assert_no_narrative(out_text, err)
 
 
+# The documented header of a `.csv` results file (README, SDK and CLI), spelled out here so a
+# change to the columns is a visible change to this test.
+CSV_HEADER = [
+    "id",
+    "main_category",
+    "sub_category",
+    "intervention",
+    "priority",
+    "main_category_confidence",
+    "sub_category_confidence",
+    "intervention_confidence",
+    "priority_confidence",
+    "escalated",
+    "needs_review",
+    "error",
+]
+LABELS = ("main_category", "sub_category", "intervention", "priority")
+
+
+def test_classify_file_csv_output(gateway, tmp_path: Path, capsys) -> None:
+    awkward_id = 'case, "seven"\nsecond line'
+    records = [
+        {"id": "c1", "narrative": SHORT},
+        {"id": awkward_id, "narrative": LONG},
+        {"id": "c3", "narrative": " "},
+        {"narrative": SHORT},
+    ]
+    source = write_jsonl(tmp_path / "cases.jsonl", records)
+    as_jsonl, as_csv = tmp_path / "results.jsonl", tmp_path / "results.CSV"
+    for out in (as_jsonl, as_csv):
+        argv = ["--url", gateway.url, "classify-file", str(source), "--out", str(out)]
+        assert main([*argv, "--batch-size", "2", "--no-progress"]) == 1
+
+    expected = read_results(as_jsonl)
+    text = as_csv.read_text(encoding="utf-8")
+    assert_no_narrative(text, *capsys.readouterr())
+    with as_csv.open(encoding="utf-8", newline="") as file:
+        reader = csv.DictReader(file)
+        rows = list(reader)
+    assert reader.fieldnames == CSV_HEADER
+    assert [row["id"] for row in rows] == ["c1", awkward_id, "c3", ""]
+    assert len(rows) == len(records) == len(expected)
+    for row, record in zip(rows, expected, strict=True):
+        if record["status"] != "ok":
+            assert row["error"] == record["error"]["error_code"] == "INVALID_INPUT"
+            assert all(row[label] == "" for label in LABELS)
+            continue
+        result = record["result"]
+        assert row["error"] == ""
+        for label in LABELS:
+            assert row[label] == result[label]
+            confidence = float(row[f"{label}_confidence"])
+            assert confidence == pytest.approx(result["confidence_scores"][label], abs=1e-4)
+        assert row["escalated"] == str(result["escalation"]["escalated"]).lower()
+        assert row["needs_review"] == str(result["needs_review"]).lower()
+
+
+@pytest.mark.parametrize("name", ["results.txt", "results", "results.csv.tmp"])
+def test_unknown_output_extension_is_refused_first(tmp_path: Path, capsys, name: str) -> None:
+    # The input does not exist and no gateway listens: the output name must be the first check.
+    url = f"http://127.0.0.1:{free_port()}"
+    out = tmp_path / name
+    argv = ["--url", url, "classify-file", str(tmp_path / "missing.jsonl"), "--out", str(out)]
+    assert main(argv) == 2
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert f"error: {out}:" in err and ".csv" in err
+
+
 def test_batch_over_the_gateway_limit_falls_back_to_single_calls(gateway, tmp_path: Path) -> None:
     source = write_jsonl(tmp_path / "many.jsonl", [{"narrative": SHORT}] * 66)
     out = tmp_path / "results.jsonl"
