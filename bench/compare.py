@@ -450,12 +450,12 @@ def measure_half_saturation(
             "latency_p99_ms": p99,
             "p99_over_p50": round(p99 / p50, 3) if p50 and p50 == p50 else None,
             "p99_over_p50_per_padded_token": round(token_p99 / token_p50, 3) if token_p50 else None,
-            "vs_alone": measure_vs_alone(stack, items, side, result, config),
         }
         log(
             f"half saturation {side:>8}: {rate:.2f}/s offered, p50 {p50} ms, p99 {p99} ms "
             f"(p99/p50 {found[side]['p99_over_p50']})"
         )
+        found[side]["vs_alone"] = measure_vs_alone(stack, items, side, result, config)
     return found
 
 
