@@ -12,6 +12,9 @@
    features that move the ratios (`bench.machine`);
 4. per concurrency, each side gets a closed-loop run (`bench.loadgen`) while the CPU time of
    every process is sampled from /proc; every side is warmed up once before;
+   then each of our sides runs open loop at half its saturation, and the narratives it
+   answered are sent again one at a time on the idle stack, for latency under load over
+   latency alone per narrative (`bench.queueing`);
 5. int8 vs fp32 main-category agreement is taken over the whole workload (narratives the
    timed runs did not reach are sent once more);
 6. `bench/results/<timestamp>/` gets report.md, report.json, PNG plots, the workload and
@@ -42,6 +45,7 @@ from bench.flops import ModelDims, matmul_ceiling_gflops
 from bench.loadgen import RunResult, run, run_open_loop
 from bench.machine import Machine, this_machine
 from bench.processes import ServerProcess, start_baseline, start_gateway, start_triton
+from bench.queueing import alone_latencies, queueing_ratios, to_measure_alone
 from bench.report import (
     BASELINE,
     OURS,
@@ -402,7 +406,9 @@ def measure_half_saturation(
     stack: Stack, items: Sequence[WorkItem], measured: Sequence[Measured], config: Config
 ) -> dict[str, dict[str, object]]:
     """Per side of ours: open-loop Poisson load at half the best closed-loop throughput
-    measured, and its latency percentiles (the p99 <= 2x p50 target)."""
+    measured, and its latency percentiles (the p99 <= 2x p50 target); then, on the idle
+    stack, the narratives it answered once each, one at a time, for the per-narrative ratio
+    of latency under load to latency alone (bench.queueing)."""
     found: dict[str, dict[str, object]] = {}
     for side in OURS:
         saturation = max(m.result.summary()["narratives_per_s"] for m in measured if m.side == side)
@@ -449,6 +455,36 @@ def measure_half_saturation(
             f"half saturation {side:>8}: {rate:.2f}/s offered, p50 {p50} ms, p99 {p99} ms "
             f"(p99/p50 {found[side]['p99_over_p50']})"
         )
+        found[side]["vs_alone"] = measure_vs_alone(stack, items, side, result, config)
+    return found
+
+
+def measure_vs_alone(
+    stack: Stack, items: Sequence[WorkItem], side: str, loaded: RunResult, config: Config
+) -> dict[str, object]:
+    """Each narrative answered under load, sent again alone (concurrency 1) now that the
+    open-loop run has drained, and the ratios of the two latencies."""
+    order = to_measure_alone(loaded.records)
+    alone: dict[int, float] = {}
+    if order:
+        sequential = run(
+            stack.url(side),
+            items,
+            1,
+            max_requests=len(order),
+            duration_s=config.duration_s,
+            label=f"{side}-alone",
+            timeout_s=config.timeout_s,
+            order=order,
+        )
+        alone = alone_latencies(sequential.records)
+    found = queueing_ratios(loaded.records, alone)
+    log(
+        f"half saturation {side:>8}: latency / alone p50 {found['ratio_p50']}, "
+        f"p99 {found['ratio_p99']} over {found['requests_compared']} requests "
+        f"({found['narratives_measured_alone']} narratives alone, "
+        f"{found['narratives_without_alone']} without)"
+    )
     return found
 
 

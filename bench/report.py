@@ -167,6 +167,11 @@ def targets(report: Mapping[str, object]) -> list[dict[str, object]]:
         ("p99 / p50 latency at half the saturation throughput (worst precision)", "<= 2",
          _worst(v.get("p99_over_p50") for v in report["half_saturation"].values()),
          lambda v: v <= 2.0),
+        ("p99 of latency at half saturation / the same narrative's latency alone "
+         "(worst precision)", "<= 2",
+         _worst((v.get("vs_alone") or {}).get("ratio_p99")
+                for v in report["half_saturation"].values()),
+         lambda v: v <= 2.0),
         ("gateway CPU share at concurrency " + top + " (worst precision)", "<= 15%",
          max(share_values) if share_values else None, lambda v: v <= 0.15),
         ("int8 vs fp32 main-category agreement", ">= 99%",
@@ -222,6 +227,47 @@ def _peak_text(ceiling: Mapping[str, object]) -> str:
         f"; the CPU's own fp32 peak ({ceiling['cpu_fp32_peak_basis']}) is **{peak:.1f} "
         f"GFLOP/s**, numpy reaches {_pct(ceiling['numpy_share_of_peak'])} of it"
     )
+
+
+def _vs_alone_lines(half_saturation: Mapping[str, Mapping[str, object]]) -> list[str]:
+    """Latency under load over the same narrative's latency alone (bench.queueing)."""
+    rows = []
+    for side, h in half_saturation.items():
+        q = h.get("vs_alone")
+        if not isinstance(q, Mapping):
+            continue
+        met = q["met"]
+        rows.append(
+            [
+                side,
+                _fmt(q["ratio_p50"], 2),
+                _fmt(q["ratio_p99"], 2),
+                f"{'-' if met is None else ('yes' if met else '**no**')} (<= {q['target_p99']})",
+                str(q["requests_compared"]),
+                f"{q['narratives_measured_alone']}/{q['narratives_under_load']}",
+                f"{q['narratives_without_alone']} ({q['requests_without_alone']} requests)",
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "Queueing, with the length mix taken out: each request's latency above over the same "
+        "narrative's latency alone (sent again one at a time on the idle stack, same side).",
+        "",
+        *_table(
+            [
+                "side",
+                "latency / alone p50",
+                "p99",
+                "p99 target met",
+                "requests compared",
+                "narratives measured alone",
+                "without an alone figure (not compared)",
+            ],
+            rows,
+        ),
+        "",
+    ]
 
 
 def render_markdown(report: Mapping[str, object]) -> str:
@@ -407,6 +453,7 @@ def render_markdown(report: Mapping[str, object]) -> str:
             ],
         ),  # fmt: skip
         "",
+        *_vs_alone_lines(report["half_saturation"]),
         "## Agreement (main category, over the workload)",
         "",
         f"* int8 vs fp32: **{_pct(agree['int8_vs_fp32_main']['rate'])}** "

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.compare import REPORT_FIELDS, RUN_FIELDS
+from bench.queueing import MAX_ALONE
 from bench.report import SIDES
 from export.repository import PROJECT_ROOT
 
@@ -99,13 +100,25 @@ def test_report_has_every_field(quick_report: Path) -> None:
     confident = report["agreement"]["int8_vs_fp32_main_outside_review"]
     assert report["agreement"]["review_band_below"] == 0.60
     assert confident["agree"] <= confident["narratives"] <= report["workload"]["narratives"]
-    assert len(report["targets"]) == 6
+    assert len(report["targets"]) == 7
     for side in ("fp32", "int8"):
         half = report["half_saturation"][side]
         assert half["requests"] > 0 and half["latency_p50_ms"] > 0, side
         assert half["offered_narratives_per_s"] * 2 == pytest.approx(
             half["saturation_narratives_per_s"], rel=0.01
         )
+        # Every narrative answered under load is sent again alone (the quick run is far
+        # below the cap and the time bound), and every answered request is compared.
+        alone = half["vs_alone"]
+        assert alone["narratives_under_load"] > 0, side
+        assert alone["narratives_measured_alone"] == min(
+            alone["narratives_under_load"], MAX_ALONE
+        ), side
+        assert alone["narratives_without_alone"] == 0, side
+        answered = round(half["requests"] * (1 - half["error_rate"]))
+        assert alone["requests_compared"] + alone["requests_without_alone"] == answered, side
+        assert 0 < alone["ratio_p50"] <= alone["ratio_p99"], side
+        assert alone["met"] == (alone["ratio_p99"] <= alone["target_p99"]), side
     assert all(t["value"] is not None for t in report["targets"])
     assert report["model"]["random_weights"] is True
 
@@ -116,6 +129,7 @@ def test_markdown_report_has_every_section(quick_report: Path) -> None:
         assert heading in text
     assert "weights are random" in text
     assert "ISA:" in text
+    assert "latency / alone p50" in text
 
 
 def test_no_narrative_text_in_logs(quick_report: Path) -> None:
