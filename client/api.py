@@ -29,7 +29,7 @@ from client.demo import DEMO_NARRATIVE
 from client.errors import GatewayError, InvalidInput, PayloadTooLarge
 from client.metrics import GatewayMetrics
 from client.replicas import ReplicaPool
-from client.responses import classification_body, health_body, info_body, now_iso
+from client.responses import answer_body, health_body, info_body, now_iso
 from client.runner import ModelRunner, Priority
 from client.service import Classification, ClassifierService
 from client.settings import GatewaySettings
@@ -370,22 +370,9 @@ def create_app(
             headers=headers or None,
         )
 
-    def record(c: Classification) -> None:
-        t = c.timings
-        metrics.observe_classification(
-            t.tokenize_ms,
-            t.inference_ms,
-            t.aggregate_ms,
-            len(c.chunks),
-            c.result.escalation.escalated,
-            c.result.needs_review,
-        )
-
     def body_for(c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
-        record(c)
-        bundle, plan = service.model_of(c.model_version)
-        precision = bundle.metadata.get("precision") if bundle else None
-        return classification_body(c, plan, precision, include_chunks)
+        metrics.observe_classification(c)
+        return answer_body(service, c, include_chunks)
 
     error_responses = {
         status: {"model": schemas.ErrorResponse} for status in (400, 413, 422, 429, 502, 503, 504)

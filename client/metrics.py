@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:  # the metrics module stays below the service in the import graph
+    from client.service import Classification
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -56,21 +61,15 @@ class GatewayMetrics:
             registry=self.registry,
         )
 
-    def observe_classification(
-        self,
-        tokenize_ms: float,
-        inference_ms: float,
-        aggregate_ms: float,
-        n_chunks: int,
-        escalated: bool,
-        needs_review: bool,
-    ) -> None:
-        self.stage.labels("tokenize").observe(tokenize_ms / 1000)
-        self.stage.labels("inference").observe(inference_ms / 1000)
-        self.stage.labels("aggregate").observe(aggregate_ms / 1000)
-        self.chunks.observe(n_chunks)
+    def observe_classification(self, c: Classification) -> None:
+        """One narrative classified (a request's, or a live call's final)."""
+        t = c.timings
+        self.stage.labels("tokenize").observe(t.tokenize_ms / 1000)
+        self.stage.labels("inference").observe(t.inference_ms / 1000)
+        self.stage.labels("aggregate").observe(t.aggregate_ms / 1000)
+        self.chunks.observe(len(c.chunks))
         self.narratives.inc()
-        if escalated:
+        if c.result.escalation.escalated:
             self.escalations.inc()
-        if needs_review:
+        if c.result.needs_review:
             self.review.inc()

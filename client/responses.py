@@ -13,6 +13,16 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+def answer_body(
+    service: ClassifierService, c: Classification, include_chunks: bool
+) -> schemas.ClassifyResponse:
+    """The response for `c`, with the plan and precision of the version that answered it
+    (a fallback version during a partial rollout, not necessarily the one followed)."""
+    bundle, plan = service.model_of(c.model_version)
+    precision = bundle.metadata.get("precision") if bundle else None
+    return classification_body(c, plan, precision, include_chunks)
+
+
 def classification_body(
     c: Classification, plan: ChunkingPlan | None, precision: str | None, include_chunks: bool
 ) -> schemas.ClassifyResponse:

@@ -55,7 +55,7 @@ from client import schemas
 from client.api import REQUEST_ID_HEADER, _request_id_from, error_response
 from client.errors import GatewayError, InvalidInput, PayloadTooLarge, ValidationFailed
 from client.metrics import GatewayMetrics
-from client.responses import classification_body, now_iso
+from client.responses import answer_body, now_iso
 from client.security import origin_allowed, owner_digest, presented_api_key
 from client.service import Classification, ClassifierService
 from client.settings import GatewaySettings
@@ -214,9 +214,7 @@ class _Bodies:
         self.metrics = metrics
 
     def result(self, c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
-        bundle, plan = self.service.model_of(c.model_version)
-        precision = bundle.metadata.get("precision") if bundle else None
-        return classification_body(c, plan, precision, include_chunks)
+        return answer_body(self.service, c, include_chunks)
 
     @staticmethod
     def stats(stats: StreamStats) -> StreamStatsBody:
@@ -260,16 +258,8 @@ class _Bodies:
         *,
         record: bool = True,
     ) -> FinalEvent:
-        t = c.timings
         if record:  # once per session, not again for a repeated close
-            self.metrics.observe_classification(
-                t.tokenize_ms,
-                t.inference_ms,
-                t.aggregate_ms,
-                len(c.chunks),
-                c.result.escalation.escalated,
-                c.result.needs_review,
-            )
+            self.metrics.observe_classification(c)
         return FinalEvent(
             session_id=session.session_id,
             result=self.result(c, session.include_chunks),
