@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -20,24 +21,27 @@ from export.pipeline import export_checkpoint
 pytestmark = pytest.mark.integration
 
 
-def test_local_stack_serves_and_stops_cleanly(tmp_path: Path) -> None:
-    repository = tmp_path / "model_repository"
-    export_checkpoint(
-        str(make_checkpoint(tmp_path / "ckpt", seed=3)), repository, "helpline_classifier", "fp32"
-    )
-    port, grpc_port = free_port(), free_port()
-    log_file = (tmp_path / "stack.log").open("wb")
-    process = subprocess.Popen(
+def start_stack(
+    port: int,
+    triton_http_port: int,
+    triton_grpc_port: int,
+    repository: Path,
+    log_file: IO[bytes],
+    *args: str,
+) -> subprocess.Popen:
+    """`python -m client.local_stack` (what `make serve` runs) on free loopback ports."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
             "client.local_stack",
             "--triton-http-port",
-            str(free_port()),
+            str(triton_http_port),
             "--triton-grpc-port",
-            str(grpc_port),
+            str(triton_grpc_port),
             "--triton-metrics-port",
             str(free_port()),
+            *args,
         ],
         env={
             **os.environ,
@@ -48,6 +52,16 @@ def test_local_stack_serves_and_stops_cleanly(tmp_path: Path) -> None:
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
+
+
+def test_local_stack_serves_and_stops_cleanly(tmp_path: Path) -> None:
+    repository = tmp_path / "model_repository"
+    export_checkpoint(
+        str(make_checkpoint(tmp_path / "ckpt", seed=3)), repository, "helpline_classifier", "fp32"
+    )
+    port, grpc_port = free_port(), free_port()
+    log_file = (tmp_path / "stack.log").open("wb")
+    process = start_stack(port, free_port(), grpc_port, repository, log_file)
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -124,30 +138,16 @@ def test_local_stack_restarts_a_killed_triton_then_gives_up(
     triton_ready_url = f"http://127.0.0.1:{triton_http_port}/v2/health/ready"
     log_path = tmp_path / "stack.log"
     log_file = log_path.open("wb")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "client.local_stack",
-            "--triton-http-port",
-            str(triton_http_port),
-            "--triton-grpc-port",
-            str(free_port()),
-            "--triton-metrics-port",
-            str(free_port()),
-            "--max-crashes",
-            "2",
-            "--crash-window-s",
-            "600",
-        ],
-        env={
-            **os.environ,
-            "TRIAGE_PORT": str(port),
-            "TRIAGE_MODEL_REPOSITORY": str(model_repository),
-            "TRIAGE_DRAIN_DELAY_S": "0.5",
-        },
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
+    process = start_stack(
+        port,
+        triton_http_port,
+        free_port(),
+        model_repository,
+        log_file,
+        "--max-crashes",
+        "2",
+        "--crash-window-s",
+        "600",
     )
     try:
         deadline = time.monotonic() + 120
