@@ -6,7 +6,6 @@ status: "error", request_id}. Bodies over the limit are refused before they are 
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
@@ -31,6 +30,7 @@ from client.metrics import GatewayMetrics
 from client.replicas import ReplicaPool
 from client.responses import answer_body, health_body, info_body, now_iso
 from client.runner import ModelRunner, Priority
+from client.security import api_key_valid, presented_api_key
 from client.service import Classification, ClassifierService
 from client.settings import GatewaySettings
 
@@ -179,9 +179,8 @@ class RequestLimitMiddleware:
 class ApiKeyMiddleware:
     """Optional authentication: `Authorization: Bearer KEY` or `X-API-Key: KEY`.
 
-    401 when no key is sent, 403 for a wrong one. Every configured key is compared in
-    constant time, so timing reveals neither the key nor which key matched. Probes and
-    metrics stay open for the orchestrator and Prometheus on the internal network.
+    401 when no key is sent, 403 for a wrong one (`client.security.api_key_valid`: constant
+    time). Probes and metrics stay open for the orchestrator and Prometheus on the internal network.
     """
 
     OPEN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
@@ -190,25 +189,15 @@ class ApiKeyMiddleware:
         self.app = app
         self.keys = [k.encode() for k in keys]
 
-    def _presented(self, headers: dict[bytes, bytes]) -> bytes | None:
-        auth = headers.get(b"authorization", b"")
-        if auth[:7].lower() == b"bearer ":
-            return auth[7:].strip()
-        return headers.get(b"x-api-key")
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.keys or scope["path"] in self.OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        presented = self._presented(headers)
-        if presented:
-            matched = False
-            for key in self.keys:
-                matched |= hmac.compare_digest(presented, key)
-            if matched:
-                await self.app(scope, receive, send)
-                return
+        presented = presented_api_key(headers)
+        if presented and api_key_valid(presented, self.keys):
+            await self.app(scope, receive, send)
+            return
         request_id = (scope.get("state") or {}).get("request_id") or uuid.uuid4().hex
         if presented:
             response = error_response(403, "FORBIDDEN", "the API key is not valid", request_id)

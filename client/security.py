@@ -40,6 +40,15 @@ def presented_api_key(headers: dict[bytes, bytes]) -> bytes | None:
     return headers.get(b"x-api-key") or None
 
 
+def api_key_valid(presented: bytes, keys: list[bytes]) -> bool:
+    """Every configured key is compared in constant time, so timing reveals neither the key
+    nor which key matched."""
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(presented, key)
+    return matched
+
+
 def owner_digest(api_key: bytes | None) -> str | None:
     """Who owns a session: a keyed digest of its API key; None without authentication."""
     if not api_key:

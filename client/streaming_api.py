@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -56,7 +55,7 @@ from client.api import REQUEST_ID_HEADER, _request_id_from, error_response
 from client.errors import GatewayError, InvalidInput, PayloadTooLarge, ValidationFailed
 from client.metrics import GatewayMetrics
 from client.responses import answer_body, now_iso
-from client.security import origin_allowed, owner_digest, presented_api_key
+from client.security import api_key_valid, origin_allowed, owner_digest, presented_api_key
 from client.service import Classification, ClassifierService
 from client.settings import GatewaySettings
 from client.streaming import (
@@ -326,10 +325,8 @@ def _auth_error(headers: dict[bytes, bytes], keys: list[str]) -> GatewayError | 
     presented = presented_api_key(headers)
     if not presented:
         return _Unauthorized("an API key is required")
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(presented, key.encode())
-    return None if matched else _Forbidden("the API key is not valid")
+    valid = api_key_valid(presented, [key.encode() for key in keys])
+    return None if valid else _Forbidden("the API key is not valid")
 
 
 # pydantic quotes the offending value in these messages: replaced, as the value may be text.
