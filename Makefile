@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 serve: $(STAMP)
-	$(PY) -m client.local_stack
+	$(PY) -m stack.local
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -6,9 +6,10 @@ the model length (512), the chunks of a narrative one after another, the model c
 the event loop so one narrative is classified at a time.
 
 Same weights as our stack: the production-format checkpoint loaded by
-`export.model.load_checkpoint`. Same chunks: the project's tokenizer and chunker, so both
-sides run the same number of chunks per narrative. Same decoding: the project's aggregation
-rule, so answers can be compared across the two (its cost is well under a millisecond).
+`helpline_model.checkpoint.load_checkpoint`. Same chunks: the project's tokenizer and
+chunker, so both sides run the same number of chunks per narrative. Same decoding: the
+project's aggregation rule, so answers can be compared across the two (its cost is well
+under a millisecond).
 
 Left out, so this baseline is faster than today's service and our speed-ups are
 understated: building a tokenizer per request, tokenizing twice, the quadratic chunker,
@@ -31,11 +32,11 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from client.aggregation import aggregate_logits, load_severity, load_sub_to_main
-from client.chunking import Chunk, chunk_tokens, default_overlap
-from client.tokenization import NarrativeTokenizer
-from export.layout import HEADS
-from export.model import load_checkpoint
+from client.core.aggregation import aggregate_logits, load_severity, load_sub_to_main
+from client.core.chunking import Chunk, chunk_tokens, default_overlap
+from client.core.tokenization import NarrativeTokenizer
+from helpline_model.checkpoint import load_checkpoint
+from helpline_model.layout import HEADS
 
 log = logging.getLogger("bench.baseline")
 

@@ -69,8 +69,8 @@ from bench.workload import (
     read_workload,
     write_workload,
 )
-from client.buckets import DEFAULT_BUCKETS
-from client.settings import GatewaySettings
+from client.core.buckets import DEFAULT_BUCKETS
+from client.core.settings import GatewaySettings
 from export.pipeline import trained_max_length
 from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
 

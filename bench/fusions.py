@@ -49,9 +49,9 @@ def time_pair(fused, unfused, feed: dict[str, np.ndarray], rounds: int) -> tuple
 def compare(
     checkpoint: Path, batch: int, length: int, threads: int, rounds: int
 ) -> dict[str, object]:
-    from export.model import load_checkpoint
     from export.onnx_export import _optimize, _quantize_int8, export_fp32
     from export.outlier_split import calibration_batches
+    from helpline_model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(str(checkpoint))
     rng = np.random.default_rng(0)

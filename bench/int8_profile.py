@@ -93,9 +93,9 @@ def _span(values: np.ndarray) -> float | None:
 def profile(
     checkpoint: Path, n_texts: int, batch: int, seed: int, max_length: int, threads: int, runs: int
 ) -> dict[str, object]:
-    from export.model import load_checkpoint
     from export.onnx_export import _optimize, _quantize_int8, export_fp32
     from export.outlier_split import OUTLIER_CHANNELS, calibration_batches
+    from helpline_model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(checkpoint)
     inputs = encode(checkpoint, n_texts, seed, max_length)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.layout import HEADS
+from helpline_model.layout import HEADS
 
 Recipe = dict[str, object]
 
@@ -111,8 +111,8 @@ def quantize(
 
 
 def encode(checkpoint: Path, n_texts: int, seed: int, max_length: int) -> dict[str, np.ndarray]:
-    from client.tokenization import NarrativeTokenizer
-    from training import corpus
+    from client.core.tokenization import NarrativeTokenizer
+    from corpus import generator as corpus
 
     tokenizer = NarrativeTokenizer(checkpoint)
     texts = [row["narrative"] for row in corpus.generate(n_texts, seed, "production")]
@@ -164,9 +164,9 @@ def compare(
     max_length: int,
     threads: int,
 ) -> dict[str, object]:
-    from export.model import load_checkpoint
     from export.onnx_export import _optimize, export_fp32
     from export.outlier_split import calibration_batches
+    from helpline_model.checkpoint import load_checkpoint
 
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)

@@ -36,7 +36,7 @@ from bench.loadgen import run_closed_loop, run_open_loop
 from bench.machine import this_machine
 from bench.processes import ServerProcess, start_gateway, start_triton
 from bench.workload import ChunkPlan, WorkItem, build_workload
-from client.buckets import DEFAULT_BUCKETS
+from client.core.buckets import DEFAULT_BUCKETS
 from export.pipeline import export_checkpoint, trained_max_length
 from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
 

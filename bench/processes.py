@@ -98,7 +98,7 @@ def start_gateway(
         "TRIAGE_DRAIN_DELAY_S": "0",
         **env,
     }
-    return ServerProcess(name, ["-m", "client.serve"], log_file, settings)
+    return ServerProcess(name, ["-m", "client.http.serve"], log_file, settings)
 
 
 def start_triton(repository: Path, log_file: Path) -> LocalTriton:

@@ -47,8 +47,8 @@ import numpy as np
 
 from bench.machine import this_machine
 from bench.workload import ChunkPlan, generate_narratives, narrative_chunks
-from client.buckets import bucket_for, pad_batch
-from client.tokenization import NarrativeTokenizer
+from client.core.buckets import bucket_for, pad_batch
+from client.core.tokenization import NarrativeTokenizer
 
 Batch = tuple[np.ndarray, np.ndarray]
 # One Triton execute call: the padded batches of the narratives it holds, one per request.
@@ -251,8 +251,8 @@ def compare(
     workers: int,
     lone_per_count: int = 5,
 ) -> dict[str, object]:
-    from export.model import load_checkpoint
     from export.pipeline import export_checkpoint, served_max_length
+    from helpline_model.checkpoint import load_checkpoint
 
     max_length = served_max_length(load_checkpoint(str(checkpoint)))
     items = narratives(checkpoint, n, seed, max_length)

@@ -1,6 +1,6 @@
 """The reference workload: N synthetic narratives with a production-like length mix.
 
-Narratives come from the project's synthetic corpus (`training.corpus.generate`, production
+Narratives come from the project's synthetic corpus (`corpus.generator.generate`, production
 length profile: mean about 340 words, tail to about 1,300, many texts over one 512-token
 chunk) with a fixed seed. Where that module is not available, a simple built-in generator
 with the same length distribution stands in, so the benchmark never depends on training code.
@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from client.buckets import DEFAULT_BUCKETS, check_buckets, choose_bucket
-from client.chunking import Chunk, chunk_tokens, default_overlap
-from client.tokenization import NarrativeTokenizer
+from client.core.buckets import DEFAULT_BUCKETS, check_buckets, choose_bucket
+from client.core.chunking import Chunk, chunk_tokens, default_overlap
+from client.core.tokenization import NarrativeTokenizer
 
 DEFAULT_N = 300
 DEFAULT_SEED = 5
 
-# The production profile of training.corpus, repeated for the fallback generator.
+# The production profile of corpus.generator, repeated for the fallback generator.
 _MEDIAN_WORDS = 320
 _SIGMA = 0.55
 _MIN_WORDS = 60
@@ -115,11 +115,11 @@ def _fallback_narratives(n: int, seed: int) -> list[dict]:
 def generate_narratives(n: int, seed: int) -> tuple[list[dict], str]:
     """(rows with `id` and `narrative`, which generator made them)."""
     try:
-        from training.corpus import generate
+        from corpus.generator import generate
     except ImportError:
         return _fallback_narratives(n, seed), "bench.workload built-in generator"
     rows = generate(n, seed, length_profile="production")
-    return [{"id": r["id"], "narrative": r["narrative"]} for r in rows], "training.corpus"
+    return [{"id": r["id"], "narrative": r["narrative"]} for r in rows], "corpus.generator"
 
 
 def narrative_chunks(

@@ -9,14 +9,14 @@ import signal
 import sys
 from pathlib import Path
 
-from export.layout import PRECISIONS
 from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
+from helpline_model.layout import PRECISIONS
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from export.parity import ParityError
     from export.pipeline import export_checkpoint
-    from export.severity import DISABLED, SeverityOrderError, describe, parse_severity_order
+    from helpline_model.severity import DISABLED, SeverityOrderError, describe, parse_severity_order
 
     try:
         order = (

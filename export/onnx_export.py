@@ -1,4 +1,4 @@
-"""PyTorch checkpoint -> ONNX graph in one of the precisions of `export.layout.PRECISIONS`.
+"""PyTorch checkpoint -> ONNX graph in one of the precisions of `helpline_model.layout.PRECISIONS`.
 
 Tooling, and why:
 - fp32 export: optimum's `export()` with a custom `OnnxConfig` (the DistilBERT one with
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from export.layout import HEADS, OUTPUT_NAMES, PRECISIONS
-from export.model import Checkpoint
 from export.outlier_split import OUTLIER_CHANNELS, calibration_batches, split_outlier_channels
+from helpline_model.checkpoint import Checkpoint
+from helpline_model.layout import HEADS, OUTPUT_NAMES, PRECISIONS
 
 # int8-block: weights quantized in blocks of this many input channels. On the demo model,
 # blocks of 32 / 128 kept 1.0 / 0.9975 of 400 main categories (128: 0.996 of 1,000) at

@@ -184,8 +184,8 @@ def split_outlier_channels(
 def calibration_batches(checkpoint, max_length: int = CALIBRATION_MAX_LENGTH):
     """Synthetic narratives with the production length mix, from a seed neither training nor
     the parity check uses; tokenized like the parity texts."""
+    from corpus import generator as corpus
     from export.parity import text_batches
-    from training import corpus
 
     rows = corpus.generate(CALIBRATION_TEXTS, CALIBRATION_SEED, "production")
     length = min(max_length, checkpoint.max_length)

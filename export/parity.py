@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from export.layout import HEADS, OUTPUT_NAMES
-from export.model import Checkpoint
+from helpline_model.checkpoint import Checkpoint
+from helpline_model.layout import HEADS, OUTPUT_NAMES
 
 FP32_TOLERANCE = 1e-4
 # Precisions whose file holds fp32 weights, checked against FP32_TOLERANCE.

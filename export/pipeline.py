@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from export.layout import OUTPUT_NAMES
-from export.model import Checkpoint, folder_hash, load_checkpoint
 from export.onnx_export import OPSET, export_onnx
 from export.parity import DEFAULT_MIN_AGREEMENT, ParityReport, check_parity
 from export.repository import write_version
 from export.sample_texts import SAMPLE_NARRATIVES
-from export.severity import describe, version_severity
+from helpline_model.checkpoint import Checkpoint, folder_hash, load_checkpoint
+from helpline_model.layout import OUTPUT_NAMES
+from helpline_model.severity import describe, version_severity
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +39,12 @@ DEFAULT_GENERATED_TEXTS = 300
 DEFAULT_TEXTS_SEED = 1001
 DEFAULT_TEXTS_NAME = (
     f"built-in samples + {DEFAULT_GENERATED_TEXTS} synthetic narratives "
-    f"(training.corpus, seed {DEFAULT_TEXTS_SEED})"
+    f"(corpus.generator, seed {DEFAULT_TEXTS_SEED})"
 )
 
 
 def default_texts() -> list[str]:
-    from training import corpus
+    from corpus import generator as corpus
 
     rows = corpus.generate(DEFAULT_GENERATED_TEXTS, DEFAULT_TEXTS_SEED, "production")
     return [*SAMPLE_NARRATIVES, *(row["narrative"] for row in rows)]

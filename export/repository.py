@@ -17,11 +17,16 @@ import json
 import shutil
 from pathlib import Path
 
-from export.layout import METADATA_FILE, SEVERITY_FILE, SUB_TO_MAIN_FILE
+from helpline_model.layout import (
+    DEFAULT_MODEL_NAME,
+    DEFAULT_REPOSITORY,
+    METADATA_FILE,
+    PROJECT_ROOT,
+    SEVERITY_FILE,
+    SUB_TO_MAIN_FILE,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_REPOSITORY = PROJECT_ROOT / "model_repository"
-DEFAULT_MODEL_NAME = "helpline_classifier"
+__all__ = ["DEFAULT_MODEL_NAME", "DEFAULT_REPOSITORY", "PROJECT_ROOT"]
 PYTHON_MODEL_TEMPLATE = Path(__file__).with_name("triton_python_model.py")
 
 
@@ -67,10 +72,10 @@ def write_version(
     *,
     severity: dict | None = None,
 ) -> Path:
-    """`severity`: the version's priority_severity.json content (export/severity.py); when
+    """`severity`: the version's priority_severity.json content (helpline_model/severity.py); when
     None, the checkpoint's own file is copied if it has one."""
-    from export.layout import LABEL_FILES
-    from export.model import copy_tokenizer_files
+    from helpline_model.checkpoint import copy_tokenizer_files
+    from helpline_model.layout import LABEL_FILES
 
     ensure_model_configs(repository, model_name)
     if version is None:

@@ -1,7 +1,7 @@
 """Keeps a local `tritonserver` alive: reaps it when it dies, restarts it with backoff on the
 same ports, and gives up loudly after repeated fast crashes.
 
-`make serve` (client/local_stack.py) runs Triton as its child. Without a supervisor a crashed
+`make serve` (stack/local.py) runs Triton as its child. Without a supervisor a crashed
 or killed Triton stays a zombie and the gateway answers 503 until someone restarts the whole
 stack. Giving up matters as much as restarting: a server that dies on every start (a broken
 model version, a port taken by another program) must not be restarted forever in silence.

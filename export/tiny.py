@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 from transformers import DistilBertConfig
 
-from export.layout import SEVERITY_FILE, SUB_TO_MAIN_FILE, Labels
-from export.model import MultiTaskDistilBert, save_checkpoint
+from helpline_model.checkpoint import MultiTaskDistilBert, save_checkpoint
+from helpline_model.layout import SEVERITY_FILE, SUB_TO_MAIN_FILE, Labels
 
 
 def bundled_tokenizer_dir() -> Path:
@@ -66,7 +66,7 @@ PRODUCTION_TAXONOMY = Path(__file__).resolve().parents[1] / "data" / "production
 
 def production_labels() -> Labels:
     """The deployed model's label files (7 / 65 / 5 / 3), reconstructed in shared/reference."""
-    from export.layout import load_labels
+    from helpline_model.layout import load_labels
 
     return load_labels(PRODUCTION_TAXONOMY)
 

@@ -50,7 +50,7 @@ def _real_length(mask_row):
 def _priority(request, default):
     """The request's priority level (1 runs first); `default` where it names none. Triton
     keeps its own "priority" parameter from a Python backend, so the gateway repeats the
-    level in the request parameter "priority_level" (client/runner.py)."""
+    level in the request parameter "priority_level" (client/triton/runner.py)."""
     try:
         value = json.loads(request.parameters() or "{}").get("priority_level", 0)
         return int(value) or default

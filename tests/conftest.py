@@ -81,7 +81,7 @@ def triton(
 
 
 class GatewayProcess:
-    """The real gateway (`python -m client.serve`) as a child process on a free port."""
+    """The real gateway (`python -m client.http.serve`) as a child process on a free port."""
 
     def __init__(self, triton_url: str, repository: Path, log_file: Path, **env: str):
         import os
@@ -102,7 +102,7 @@ class GatewayProcess:
         }
         self._log = log_file.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "client.serve"],
+            [sys.executable, "-m", "client.http.serve"],
             env=environment,
             stdout=self._log,
             stderr=subprocess.STDOUT,

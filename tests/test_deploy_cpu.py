@@ -18,7 +18,7 @@ from google.protobuf import text_format
 from test_deploy_files import assert_requires_api_keys, compose_binary, compose_config
 from tritonclient.grpc import model_config_pb2
 
-from client.buckets import DEFAULT_BUCKETS
+from client.core.buckets import DEFAULT_BUCKETS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.cpu.yml"

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from test_deploy_files import assert_requires_api_keys, compose_binary, compose_config
 
-from client.settings import GatewaySettings
+from client.core.settings import GatewaySettings
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.scale.yml"

@@ -1,5 +1,5 @@
 """`python -m training.cli`: train into the registry, list / roll back / promote versions,
-build the demo model. (The corpus has its own CLI: `python -m training.corpus`.)"""
+build the demo model. (The corpus has its own CLI: `python -m corpus.generator`.)"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from export.layout import PRECISIONS
+from helpline_model.layout import PRECISIONS
 from training.data import read_records, split_records
 from training.finetune import METRICS, TrainConfig
 from training.registry import DEFAULT_ROOT, Registry, RegistryError, train_next

@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 from transformers import DistilBertConfig
 
-from export.layout import Labels
-from export.model import MultiTaskDistilBert
+from helpline_model.checkpoint import MultiTaskDistilBert
+from helpline_model.layout import Labels
 
 # BERT sub-module -> DistilBERT sub-module, per encoder layer.
 LAYER_MAP: dict[str, str] = {

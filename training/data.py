@@ -5,10 +5,10 @@ Accepted fields per row: `narrative`; sub-category as `sub_category` or the prod
 map when absent). Labels are cleaned onto a known vocabulary (the model's label files):
 
 * exact match first; then a case / whitespace-insensitive match when it is unique
-  ("legal issues " -> "Legal Issues"); then legacy aliases (training.taxonomy);
+  ("legal issues " -> "Legal Issues"); then legacy aliases (helpline_model.taxonomy);
 * numeric priorities are normalised ("2.0" -> "2") and kept only if the vocabulary has them;
   named priorities are never derived from numbers here, because which end of 1..3 is severe
-  is configuration (see training.taxonomy);
+  is configuration (see helpline_model.taxonomy);
 * anything else is rejected with a reason: empty narrative, missing / "N/A" label, unknown,
   ambiguous or composite label, main category inconsistent with the sub-category.
 
@@ -29,8 +29,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from export.layout import SUB_TO_MAIN_FILE, Labels, load_labels
-from training.taxonomy import DROPPED_SUB_LABELS, LEGACY_SUB_ALIASES, SUB_TO_MAIN, demo_labels
+from helpline_model.layout import SUB_TO_MAIN_FILE, Labels, load_labels
+from helpline_model.taxonomy import DROPPED_SUB_LABELS, LEGACY_SUB_ALIASES, SUB_TO_MAIN, demo_labels
 
 MISSING_VALUES = frozenset({"", "n/a", "na", "none", "null", "nan", "-", "?"})
 # Separators that join two labels in the production data ("Physical Abuse, Sexual Abuse").

@@ -20,8 +20,8 @@ import shutil
 import time
 from pathlib import Path
 
-from export.layout import HEADS
-from training import corpus
+from corpus import generator as corpus
+from helpline_model.layout import HEADS
 from training.data import LabelVocabulary, clean_records, data_hash, load_dataset
 from training.finetune import (
     TRAINING_INFO_FILE,
@@ -82,7 +82,7 @@ def demo_config(budget_s: float, **overrides: object) -> TrainConfig:
 
 def evaluate_handwritten(folder: Path, max_length: int, path: Path = HANDWRITTEN_EVAL) -> dict:
     """Metrics of a trained checkpoint on the hand-written set (never used for training)."""
-    from export.model import load_checkpoint
+    from helpline_model.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(folder)
     vocab = LabelVocabulary.from_checkpoint(folder)

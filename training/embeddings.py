@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.layout import HEADS
+from helpline_model.layout import HEADS
 
 EMBEDDINGS_FILE = "category_embeddings.npy"
 INDEX_FILE = "category_embeddings.json"
@@ -129,7 +129,7 @@ def pooled_vectors(
     """float32 (len(texts), dim): `model.pooled` of [CLS] first max_length-2 tokens [SEP]."""
     import torch
 
-    from client.tokenization import NarrativeTokenizer
+    from client.core.tokenization import NarrativeTokenizer
 
     tokenizer = NarrativeTokenizer(checkpoint.folder)
     encoded = tokenizer.encode_batch(list(texts))
@@ -163,8 +163,8 @@ def compute_category_embeddings(
 ) -> CategoryEmbeddings:
     """Embeddings of every label of every head (label text), plus narrative means when
     `rows` (evaluation-style dicts with `narrative` and the gateway's label keys) are given.
-    `checkpoint`: a loaded `export.model.Checkpoint` or its folder."""
-    from export.model import load_checkpoint
+    `checkpoint`: a loaded `helpline_model.checkpoint.Checkpoint` or its folder."""
+    from helpline_model.checkpoint import load_checkpoint
     from training.evaluate import HEAD_FIELDS, trained_max_length
 
     if not hasattr(checkpoint, "model"):

@@ -2,8 +2,9 @@
 
 Two prediction sources, one set of metrics:
 * a checkpoint, run with PyTorch through the gateway's own tokenizer, chunker and
-  aggregation (`client.tokenization`, `client.chunking`, `client.aggregation`), so the
-  measured labels are the served labels, long narratives included;
+  aggregation (`client.core.tokenization`, `client.core.chunking`,
+  `client.core.aggregation`), so the measured labels are the served labels, long narratives
+  included;
 * a running gateway, called over HTTP (`POST /classifier/classify/batch`).
 
 Metrics per head: accuracy, micro / macro / weighted F1, per-class precision / recall /
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from export.layout import HEADS, Labels, load_labels
+from helpline_model.layout import HEADS, Labels, load_labels
 
 # The gateway's response fields (and the evaluation rows' keys) per head.
 HEAD_FIELDS: dict[str, str] = {
@@ -180,7 +181,7 @@ def trained_max_length(folder: Path) -> int | None:
 
 
 def _prediction(result) -> dict:
-    """A `client.aggregation.CaseResult` in the gateway's response keys."""
+    """A `client.core.aggregation.CaseResult` in the gateway's response keys."""
     out: dict = {HEAD_FIELDS[h]: result.label(h) for h in HEADS}
     out["confidence_scores"] = {HEAD_FIELDS[h]: result.confidence(h) for h in HEADS}
     out["chunks_processed"] = result.n_chunks
@@ -203,10 +204,10 @@ def predict_with_checkpoint(
     """
     import torch
 
-    from client.aggregation import aggregate_logits, load_severity, load_sub_to_main
-    from client.chunking import chunk_tokens, default_overlap
-    from client.tokenization import NarrativeTokenizer
-    from export.model import load_checkpoint
+    from client.core.aggregation import aggregate_logits, load_severity, load_sub_to_main
+    from client.core.chunking import chunk_tokens, default_overlap
+    from client.core.tokenization import NarrativeTokenizer
+    from helpline_model.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(checkpoint_dir)
     folder = checkpoint.folder

@@ -31,11 +31,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from export.layout import HEADS, SEVERITY_FILE, SUB_TO_MAIN_FILE, TOKENIZER_FILES, Labels
-from export.model import MultiTaskDistilBert, load_checkpoint, save_checkpoint
+from helpline_model.checkpoint import MultiTaskDistilBert, load_checkpoint, save_checkpoint
+from helpline_model.layout import HEADS, SEVERITY_FILE, SUB_TO_MAIN_FILE, TOKENIZER_FILES, Labels
+from helpline_model.taxonomy import demo_labels, write_model_extras
 from training.convert import convert_minilm, minilm_dir
 from training.data import Example, LabelVocabulary
-from training.taxonomy import demo_labels, write_model_extras
 
 TRAINING_INFO_FILE = "training_info.json"
 METRICS = ("avg_accuracy", "micro_f1", "macro_f1")

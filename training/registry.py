@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from export.layout import HEADS
+from helpline_model.layout import HEADS
 from training.data import Dataset, LabelVocabulary, clean_records, data_hash
 from training.finetune import (
     METRICS,
@@ -251,7 +251,7 @@ def evaluate_folder(
     folder: Path, dataset: Dataset, vocab: LabelVocabulary, batch_size: int
 ) -> dict:
     """A saved checkpoint's metrics on the given rows, at the max_length it was trained with."""
-    from export.model import load_checkpoint
+    from helpline_model.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(folder)
     info_path = folder / TRAINING_INFO_FILE

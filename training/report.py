@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from export.layout import HEADS
+from helpline_model.layout import HEADS
 
 REPORT_FILE = "report.md"
 # Pairs at or above this rank among all label pairs of a head count as close in meaning.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.int8_recipes import compare, recipes
-from export.layout import HEADS
+from helpline_model.layout import HEADS
 
 # One of each kind: per-channel, some nodes kept in fp32, only some quantized, outlier split
 # (the export's int8), MatMulNBits.
@@ -38,8 +38,8 @@ def test_recipes_run_and_report_agreement_per_head(tiny_checkpoint: Path) -> Non
 
 
 def test_layer_recipes_exclude_nodes_of_that_layer(tiny_checkpoint: Path, tmp_path: Path) -> None:
-    from export.model import load_checkpoint
     from export.onnx_export import _optimize, export_fp32
+    from helpline_model.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(tiny_checkpoint)
     fused = _optimize(loaded, export_fp32(loaded, tmp_path / "fp32.onnx"), tmp_path / "f.onnx")

@@ -9,12 +9,12 @@ import numpy as np
 import onnx
 import pytest
 
-from export.layout import OUTPUT_NAMES
-from export.model import load_checkpoint
 from export.onnx_export import export_onnx
 from export.parity import FP32_TOLERANCE, ParityError, check_parity
 from export.pipeline import DEFAULT_GENERATED_TEXTS, export_checkpoint
 from export.sample_texts import SAMPLE_NARRATIVES
+from helpline_model.checkpoint import load_checkpoint
+from helpline_model.layout import OUTPUT_NAMES
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp32-opt", "int8", "int8-block", "fp16"])

@@ -13,11 +13,11 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-from client.buckets import DEFAULT_BUCKETS
-from export.layout import INPUT_NAMES
-from export.model import load_checkpoint
+from client.core.buckets import DEFAULT_BUCKETS
 from export.onnx_export import OPSET, export_onnx
 from export.repository import DEFAULT_MODEL_NAME, DEFAULT_REPOSITORY
+from helpline_model.checkpoint import load_checkpoint
+from helpline_model.layout import INPUT_NAMES
 
 PRODUCTION_CONFIG = DEFAULT_REPOSITORY / DEFAULT_MODEL_NAME / "config.pbtxt"
 PROFILE_KEYS = ("min", "opt", "max")

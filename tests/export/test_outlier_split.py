@@ -11,10 +11,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from export.model import Checkpoint, load_checkpoint
 from export.onnx_export import _quantize_int8, export_onnx
 from export.outlier_split import SPLIT_PARTS, probe_session, split_outlier_channels
 from export.parity import random_batches
+from helpline_model.checkpoint import Checkpoint, load_checkpoint
 
 OUTLIER = 5  # the hidden channel the tests blow up
 

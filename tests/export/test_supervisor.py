@@ -1,5 +1,5 @@
 """The supervisor's restart and give-up logic, with real (tiny) child processes instead of
-Triton: the restart path with the real tritonserver is tests/client/test_local_stack.py."""
+Triton: the restart path with the real tritonserver is tests/stack/test_local.py."""
 
 from __future__ import annotations
 

@@ -15,10 +15,10 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from export.launcher import LocalTriton
-from export.layout import HEADS, OUTPUT_NAMES
-from export.model import load_checkpoint
 from export.parity import torch_logits
 from export.triton_admin import follow_latest, pin_versions, served_versions
+from helpline_model.checkpoint import load_checkpoint
+from helpline_model.layout import HEADS, OUTPUT_NAMES
 
 MODEL = "helpline_classifier"
 pytestmark = pytest.mark.integration
@@ -335,7 +335,7 @@ def test_a_high_priority_request_overtakes_queued_low_priority_ones(tmp_path: Pa
 
     from conftest import start_triton
 
-    from client.runner import Priority, TritonRunner
+    from client.triton.runner import Priority, TritonRunner
     from export.pipeline import export_checkpoint
     from export.tiny import make_tiny_checkpoint, production_labels, production_sub_to_main
 

@@ -6,14 +6,14 @@ import pytest
 import torch
 from transformers import BertConfig, BertModel
 
-from export.model import MultiTaskDistilBert
+from helpline_model.checkpoint import MultiTaskDistilBert
+from helpline_model.taxonomy import demo_labels
 from training.convert import (
     convert_bert_state,
     convert_minilm,
     distilbert_config_from_bert,
     minilm_dir,
 )
-from training.taxonomy import demo_labels
 
 
 def _batch() -> tuple[torch.Tensor, torch.Tensor]:

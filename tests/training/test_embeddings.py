@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from export.layout import HEADS
-from export.model import load_checkpoint
+from helpline_model.checkpoint import load_checkpoint
+from helpline_model.layout import HEADS
 from training.embeddings import (
     EMBEDDINGS_FILE,
     INDEX_FILE,
@@ -31,7 +31,7 @@ def checkpoint(tiny_checkpoint: Path):
 
 
 def _ids(checkpoint, text: str) -> torch.Tensor:
-    from client.tokenization import NarrativeTokenizer
+    from client.core.tokenization import NarrativeTokenizer
 
     tokenizer = NarrativeTokenizer(checkpoint.folder)
     body = tokenizer.encode(text).ids.tolist()

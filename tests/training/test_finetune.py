@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from export.layout import HEADS, load_labels
-from export.model import load_checkpoint
+from corpus import generator as corpus
 from export.tiny import make_tiny_checkpoint
-from training import corpus
+from helpline_model.checkpoint import load_checkpoint
+from helpline_model.layout import HEADS, load_labels
+from helpline_model.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
 from training.data import Example, LabelVocabulary, clean_records
 from training.finetune import (
     TRAINING_INFO_FILE,
@@ -29,7 +30,6 @@ from training.finetune import (
     sub_mask,
     train,
 )
-from training.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
 
 
 @pytest.fixture(scope="module")

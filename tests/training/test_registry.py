@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from export.layout import HEADS, METADATA_FILE, OUTPUT_NAMES
+from corpus import generator as corpus
 from export.tiny import make_tiny_checkpoint
-from training import corpus
+from helpline_model.layout import HEADS, METADATA_FILE, OUTPUT_NAMES
+from helpline_model.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
 from training.cli import main as cli_main
 from training.data import LabelVocabulary, clean_records
 from training.finetune import (
@@ -23,7 +24,6 @@ from training.finetune import (
     sub_mask,
 )
 from training.registry import Registry, RegistryError, select, train_next
-from training.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
 
 MODEL = "helpline_classifier"
 
@@ -277,7 +277,7 @@ def test_kept_only_when_the_validation_gain_exceeds_the_threshold(
 def _correct_heads(folder: Path, examples: list, vocab: LabelVocabulary) -> np.ndarray:
     """Per row, how many of the four heads the checkpoint gets right (as registry.evaluate
     measures: the trained max_length, sub restricted to the predicted main)."""
-    from export.model import load_checkpoint
+    from helpline_model.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(folder)
     rows = TextEncoder(folder).encode([e.narrative for e in examples], 48)

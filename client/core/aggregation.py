@@ -1,0 +1,420 @@
+"""Turn per-chunk head probabilities into one case result.
+
+Rules, for a narrative of chunks c = 1..n with per-head softmax distributions p_c:
+
+1. Vote. Per head, chunk c weighs w_c = token_count_c * max(p_c): long chunks and
+   confident chunks count more. The case distribution is sum_c w_c p_c / sum_c w_c;
+   the chosen label is its argmax and the reported confidence is its probability
+   there (not a mean of per-chunk top probabilities, which overstates agreement).
+   One chunk gives exactly its own distribution.
+2. Sub-category consistent with main. With a sub -> main map, the sub distribution is
+   restricted to the subs mapped to the chosen main and renormalized; the sub label,
+   its confidence (so P(sub | main)), top-k and `sub_category_2` come from it, and
+   `sub_mass_under_main` keeps the unrestricted mass of those subs. When no sub maps
+   to the chosen main, the unrestricted distribution is used and `sub_fallback` is
+   set. Without a map the distribution is unrestricted.
+3. Top-k per head: the k most probable labels with probabilities (default k = 3).
+4. Bands: high when confidence > 0.85, medium when >= 0.60, low below (configurable).
+   `needs_review` is set when any head of `review_heads` (default all four) falls in
+   one of `review_bands` (default only "low"); `review_triggers` names those heads.
+5. Priority escalation. Severity comes from the model's `priority_severity.json`
+   (`least_to_most_severe`, optional `escalation_threshold`, default 0.5), never from
+   label names. A chunk whose own priority argmax is the most severe level with
+   probability >= threshold escalates the case: the case priority becomes that level,
+   and the result names the triggering chunk (the most confident one, the first on a
+   tie) and its probability. The priority confidence stays the case-level probability
+   of the reported level, so an escalation the vote does not support lands in the
+   low band and therefore in review. Without a severity file escalation is disabled
+   and the result says so.
+6. Per-chunk predictions: each chunk's own argmax label and probability per head
+   (sub unrestricted), for the optional `chunk_predictions` field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from helpline_model.layout import HEADS, SEVERITY_FILE, SUB_TO_MAIN_FILE, Labels
+
+BANDS: tuple[str, ...] = ("high", "medium", "low")
+DEFAULT_ESCALATION_THRESHOLD = 0.5
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Numerically stable softmax (float64)."""
+    values = np.asarray(logits, dtype=np.float64)
+    exp = np.exp(values - values.max(axis=axis, keepdims=True))
+    return exp / exp.sum(axis=axis, keepdims=True)
+
+
+def weighted_vote(probabilities: np.ndarray, token_counts: np.ndarray) -> np.ndarray:
+    """Rule 1: sum_c w_c p_c / sum_c w_c with w_c = token_count_c * max(p_c)."""
+    weights = np.asarray(token_counts, dtype=np.float64) * probabilities.max(axis=1)
+    # Normalizing the weights first makes one chunk's weight exactly 1.0, so a
+    # single chunk returns its own distribution bit for bit.
+    weights = weights / weights.sum()
+    return weights @ probabilities
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class AggregationConfig:
+    top_k: int = 3
+    high_above: float = 0.85
+    medium_from: float = 0.60
+    review_bands: tuple[str, ...] = ("low",)
+    review_heads: tuple[str, ...] = HEADS
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {self.top_k}")
+        if not 0.0 <= self.medium_from <= self.high_above <= 1.0:
+            raise ValueError("band thresholds need 0 <= medium_from <= high_above <= 1")
+        if unknown := set(self.review_bands) - set(BANDS):
+            raise ValueError(f"unknown bands {sorted(unknown)}; bands are {BANDS}")
+        if unknown := set(self.review_heads) - set(HEADS):
+            raise ValueError(f"unknown heads {sorted(unknown)}; heads are {HEADS}")
+
+    def band(self, confidence: float) -> str:
+        if confidence > self.high_above:
+            return "high"
+        if confidence >= self.medium_from:
+            return "medium"
+        return "low"
+
+
+@dataclass(frozen=True)
+class Severity:
+    """Priority levels ordered least to most severe, shipped with the model."""
+
+    least_to_most_severe: tuple[str, ...]
+    escalation_threshold: float = DEFAULT_ESCALATION_THRESHOLD
+
+    def __post_init__(self) -> None:
+        # JSON files hold priorities as integers (1, 2, 3); labels are strings.
+        order = tuple(str(level) for level in self.least_to_most_severe)
+        object.__setattr__(self, "least_to_most_severe", order)
+        if not order:
+            raise ValueError("least_to_most_severe must not be empty")
+        if len(set(order)) != len(order):
+            raise ValueError(f"least_to_most_severe has duplicates: {list(order)}")
+        threshold = self.escalation_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+            raise ValueError(f"escalation_threshold must be a number, got {threshold!r}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"escalation_threshold must be within [0, 1], got {threshold}")
+
+    @property
+    def most_severe(self) -> str:
+        return self.least_to_most_severe[-1]
+
+    @classmethod
+    def from_json(cls, data: object) -> Severity:
+        if not isinstance(data, dict) or not isinstance(data.get("least_to_most_severe"), list):
+            raise ValueError(f"{SEVERITY_FILE} needs a list under 'least_to_most_severe'")
+        threshold = data.get("escalation_threshold", DEFAULT_ESCALATION_THRESHOLD)
+        return cls(tuple(data["least_to_most_severe"]), threshold)
+
+    def check_labels(self, priority_labels: Sequence[str]) -> None:
+        """The order must name exactly the model's priority labels."""
+        if set(self.least_to_most_severe) != set(priority_labels):
+            raise ValueError(
+                f"severity order {list(self.least_to_most_severe)} does not match "
+                f"the priority labels {list(priority_labels)}"
+            )
+
+
+def load_severity(folder: Path) -> Severity | None:
+    """The model's severity configuration; None (escalation disabled) when not shipped."""
+    path = Path(folder) / SEVERITY_FILE
+    if not path.is_file():
+        return None
+    return Severity.from_json(json.loads(path.read_text()))
+
+
+def load_sub_to_main(folder: Path) -> dict[str, str] | None:
+    path = Path(folder) / SUB_TO_MAIN_FILE
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"{SUB_TO_MAIN_FILE} must map sub-category strings to main strings")
+    return {str(k): v for k, v in data.items()}
+
+
+def check_sub_to_main(sub_to_main: Mapping[str, str], labels: Labels) -> None:
+    """Every key must be a sub label and every value a main label (exact, case-sensitive)."""
+    unknown_subs = sorted(set(sub_to_main) - set(labels.sub))
+    unknown_mains = sorted(set(sub_to_main.values()) - set(labels.main))
+    if unknown_subs or unknown_mains:
+        raise ValueError(
+            f"{SUB_TO_MAIN_FILE} does not match the labels: unknown subs {unknown_subs}, "
+            f"unknown mains {unknown_mains}"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class HeadResult:
+    head: str
+    label: str
+    confidence: float
+    band: str
+    top_k: tuple[LabelScore, ...]
+    # Case-level distribution the label was read from (restricted for a restricted sub).
+    distribution: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    enabled: bool
+    escalated: bool
+    voted_level: str  # priority chosen by the vote, before escalation
+    level: str | None  # most severe level; None when disabled
+    threshold: float | None
+    chunk_index: int | None  # triggering chunk
+    chunk_confidence: float | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChunkPrediction:
+    index: int
+    token_count: int
+    labels: dict[str, str]
+    confidences: dict[str, float]
+
+
+@dataclass(frozen=True, eq=False)
+class CaseResult:
+    heads: dict[str, HeadResult]
+    sub_category_2: LabelScore | None
+    sub_restricted_to_main: bool
+    sub_fallback: bool  # a map was given but no sub maps to the chosen main
+    sub_mass_under_main: float | None
+    escalation: Escalation
+    needs_review: bool
+    review_triggers: tuple[str, ...]
+    chunk_predictions: tuple[ChunkPrediction, ...]
+
+    def label(self, head: str) -> str:
+        return self.heads[head].label
+
+    def confidence(self, head: str) -> float:
+        return self.heads[head].confidence
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.chunk_predictions)
+
+
+def _check_inputs(
+    probabilities: Mapping[str, np.ndarray], token_counts: Sequence[int], labels: Labels
+) -> int:
+    missing = [head for head in HEADS if head not in probabilities]
+    if missing:
+        raise ValueError(f"probabilities missing for heads {missing}")
+    n_chunks = len(token_counts)
+    if n_chunks == 0:
+        raise ValueError("at least one chunk is required")
+    if any(int(count) < 1 for count in token_counts):
+        raise ValueError("every chunk needs a positive token count")
+    for head in HEADS:
+        probs = probabilities[head]
+        expected = (n_chunks, len(labels.for_head(head)))
+        if probs.shape != expected:
+            raise ValueError(f"{head}: probabilities of shape {probs.shape}, expected {expected}")
+        if not np.all(np.isfinite(probs)) or np.any(probs < 0):
+            raise ValueError(f"{head}: probabilities must be finite and non-negative")
+        if not np.allclose(probs.sum(axis=1), 1.0, atol=1e-3):
+            raise ValueError(f"{head}: rows must sum to 1 (apply softmax to logits first)")
+    return n_chunks
+
+
+def _ranking(
+    distribution: np.ndarray, names: Sequence[str], k: int, allowed: np.ndarray | None = None
+) -> tuple[LabelScore, ...]:
+    order = np.argsort(-distribution, kind="stable")
+    if allowed is not None:
+        order = order[allowed[order]]
+    return tuple(LabelScore(names[i], float(distribution[i])) for i in order[:k])
+
+
+def _restrict_sub(
+    sub_distribution: np.ndarray,
+    sub_labels: Sequence[str],
+    sub_to_main: Mapping[str, str],
+    main_label: str,
+) -> tuple[np.ndarray, np.ndarray | None, float | None]:
+    """(distribution, allowed mask, mass under main); mask None means fallback."""
+    allowed = np.array([sub_to_main.get(sub) == main_label for sub in sub_labels])
+    if not allowed.any():
+        return sub_distribution, None, None
+    mass = float(sub_distribution[allowed].sum())
+    if mass > 0.0:
+        restricted = np.where(allowed, sub_distribution, 0.0) / mass
+    else:
+        # All mass underflowed to zero: no preference among the allowed subs.
+        restricted = allowed / allowed.sum()
+    return restricted, allowed, mass
+
+
+def _escalation(
+    chunk_probs: np.ndarray,
+    priority_labels: Sequence[str],
+    severity: Severity | None,
+    voted_level: str,
+) -> Escalation:
+    if severity is None:
+        return Escalation(
+            enabled=False,
+            escalated=False,
+            voted_level=voted_level,
+            level=None,
+            threshold=None,
+            chunk_index=None,
+            chunk_confidence=None,
+            reason=f"no {SEVERITY_FILE} shipped with the model: escalation disabled "
+            "(severity is never guessed from label names)",
+        )
+    severity.check_labels(priority_labels)
+    top = list(priority_labels).index(severity.most_severe)
+    confidence = chunk_probs[:, top]
+    fired = (chunk_probs.argmax(axis=1) == top) & (confidence >= severity.escalation_threshold)
+    common = {
+        "enabled": True,
+        "voted_level": voted_level,
+        "level": severity.most_severe,
+        "threshold": float(severity.escalation_threshold),
+    }
+    if not fired.any():
+        return Escalation(
+            escalated=False,
+            chunk_index=None,
+            chunk_confidence=None,
+            reason=f"no chunk predicts {severity.most_severe!r} with probability >= "
+            f"{severity.escalation_threshold}",
+            **common,
+        )
+    # argmax returns the first index among equals: the earliest most confident chunk.
+    chunk = int(np.argmax(np.where(fired, confidence, -1.0)))
+    return Escalation(
+        escalated=True,
+        chunk_index=chunk,
+        chunk_confidence=float(confidence[chunk]),
+        reason=f"chunk {chunk} predicts {severity.most_severe!r} with probability "
+        f"{float(confidence[chunk]):.3f} >= {severity.escalation_threshold}",
+        **common,
+    )
+
+
+def _chunk_predictions(
+    probabilities: Mapping[str, np.ndarray], token_counts: Sequence[int], labels: Labels
+) -> tuple[ChunkPrediction, ...]:
+    best = {head: probabilities[head].argmax(axis=1) for head in HEADS}
+    return tuple(
+        ChunkPrediction(
+            index=c,
+            token_count=int(count),
+            labels={head: labels.for_head(head)[int(best[head][c])] for head in HEADS},
+            confidences={head: float(probabilities[head][c, best[head][c]]) for head in HEADS},
+        )
+        for c, count in enumerate(token_counts)
+    )
+
+
+def aggregate(
+    probabilities: Mapping[str, np.ndarray],
+    token_counts: Sequence[int],
+    labels: Labels,
+    *,
+    sub_to_main: Mapping[str, str] | None = None,
+    severity: Severity | None = None,
+    config: AggregationConfig | None = None,
+) -> CaseResult:
+    """Case result from per-chunk probabilities `{head: (n_chunks, n_labels)}`."""
+    config = config or AggregationConfig()
+    _check_inputs(probabilities, token_counts, labels)
+    counts = np.asarray(token_counts, dtype=np.float64)
+    voted = {head: weighted_vote(probabilities[head], counts) for head in HEADS}
+
+    chosen: dict[str, int] = {head: int(np.argmax(voted[head])) for head in HEADS}
+    distributions = dict(voted)
+    allowed: np.ndarray | None = None
+    mass: float | None = None
+    fallback = False
+    if sub_to_main is not None:
+        main_label = labels.main[chosen["main"]]
+        distribution, allowed, mass = _restrict_sub(
+            voted["sub"], labels.sub, sub_to_main, main_label
+        )
+        fallback = allowed is None
+        distributions["sub"] = distribution
+        chosen["sub"] = int(np.argmax(distribution))
+
+    voted_level = labels.priority[chosen["priority"]]
+    escalation = _escalation(probabilities["priority"], labels.priority, severity, voted_level)
+    if escalation.escalated:
+        chosen["priority"] = labels.priority.index(escalation.level)
+
+    heads: dict[str, HeadResult] = {}
+    for head in HEADS:
+        names = labels.for_head(head)
+        distribution = distributions[head]
+        confidence = float(distribution[chosen[head]])
+        heads[head] = HeadResult(
+            head=head,
+            label=names[chosen[head]],
+            confidence=confidence,
+            band=config.band(confidence),
+            top_k=_ranking(distribution, names, config.top_k, allowed if head == "sub" else None),
+            distribution=distribution,
+        )
+
+    sub_ranking = _ranking(distributions["sub"], labels.sub, 2, allowed)
+    triggers = tuple(
+        head
+        for head in HEADS
+        if head in config.review_heads and heads[head].band in config.review_bands
+    )
+    return CaseResult(
+        heads=heads,
+        sub_category_2=sub_ranking[1] if len(sub_ranking) > 1 else None,
+        sub_restricted_to_main=allowed is not None,
+        sub_fallback=fallback,
+        sub_mass_under_main=mass,
+        escalation=escalation,
+        needs_review=bool(triggers),
+        review_triggers=triggers,
+        chunk_predictions=_chunk_predictions(probabilities, token_counts, labels),
+    )
+
+
+def aggregate_logits(
+    logits: Mapping[str, np.ndarray],
+    token_counts: Sequence[int],
+    labels: Labels,
+    *,
+    sub_to_main: Mapping[str, str] | None = None,
+    severity: Severity | None = None,
+    config: AggregationConfig | None = None,
+) -> CaseResult:
+    """`aggregate` on raw model outputs `{head: (n_chunks, n_labels) logits}`."""
+    probabilities = {head: softmax(values) for head, values in logits.items()}
+    return aggregate(
+        probabilities,
+        token_counts,
+        labels,
+        sub_to_main=sub_to_main,
+        severity=severity,
+        config=config,
+    )

@@ -1,0 +1,64 @@
+"""Everything the gateway needs from one model version's folder, loaded once."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from client.core.aggregation import Severity, check_sub_to_main, load_severity, load_sub_to_main
+from client.core.tokenization import NarrativeTokenizer
+from helpline_model.layout import METADATA_FILE, Labels, load_labels
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelBundle:
+    name: str
+    version: str
+    folder: Path
+    tokenizer: NarrativeTokenizer
+    labels: Labels
+    sub_to_main: dict[str, str] | None
+    severity: Severity | None
+    metadata: dict
+    max_length: int
+
+    @classmethod
+    def load(cls, repository: Path, name: str, version: str) -> ModelBundle:
+        folder = repository / name / version
+        if not folder.is_dir():
+            raise FileNotFoundError(f"model version folder {folder} not found")
+        labels = load_labels(folder)
+        metadata_file = folder / METADATA_FILE
+        metadata = json.loads(metadata_file.read_text()) if metadata_file.is_file() else {}
+        if metadata.get("preprocessing", "none") != "none":
+            # Only "none" is implemented; serving anything else would be train/serve skew.
+            raise ValueError(f"unsupported preprocessing {metadata['preprocessing']!r}")
+        sub_to_main = load_sub_to_main(folder)
+        if sub_to_main is not None:
+            check_sub_to_main(sub_to_main, labels)
+        severity = load_severity(folder)
+        if severity is not None:
+            severity.check_labels(labels.priority)
+        else:
+            # Served, but no case will ever escalate: operators must hear of it.
+            log.warning(
+                "model %s version %s ships no priority severity order: escalation is disabled "
+                "(re-export with `helpline-export export --severity-order`)",
+                name,
+                version,
+            )
+        return cls(
+            name=name,
+            version=version,
+            folder=folder,
+            tokenizer=NarrativeTokenizer(folder),
+            labels=labels,
+            sub_to_main=sub_to_main,
+            severity=severity,
+            metadata=metadata,
+            max_length=int(metadata.get("max_length", 512)),
+        )

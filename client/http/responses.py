@@ -1,0 +1,198 @@
+"""Core results -> API response bodies (keeps today's fields, adds the new ones)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from client.core.service import ChunkingPlan, Classification, ClassifierService
+from client.http import schemas
+from helpline_model.severity import DISABLED
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def answer_body(
+    service: ClassifierService, c: Classification, include_chunks: bool
+) -> schemas.ClassifyResponse:
+    """The response for `c`, with the plan and precision of the version that answered it
+    (a fallback version during a partial rollout, not necessarily the one followed)."""
+    bundle, plan = service.model_of(c.model_version)
+    precision = bundle.metadata.get("precision") if bundle else None
+    return classification_body(c, plan, precision, include_chunks)
+
+
+def classification_body(
+    c: Classification, plan: ChunkingPlan | None, precision: str | None, include_chunks: bool
+) -> schemas.ClassifyResponse:
+    result = c.result
+    heads = result.heads
+    longest = max(ch.length for ch in c.chunks)
+    predictions = {
+        head: schemas.HeadPrediction(
+            label=h.label,
+            confidence=h.confidence,
+            band=h.band,  # type: ignore[arg-type]
+            top_k=[schemas.LabelScore(label=s.label, probability=s.probability) for s in h.top_k],
+        )
+        for head, h in heads.items()
+    }
+    sub2 = result.sub_category_2
+    confidence_scores = {
+        "main_category": heads["main"].confidence,
+        "sub_category": heads["sub"].confidence,
+        "intervention": heads["intervention"].confidence,
+        "priority": heads["priority"].confidence,
+    }
+    if sub2 is not None:
+        confidence_scores["sub_category_2"] = sub2.probability
+    esc = result.escalation
+    chunk_predictions = None
+    if include_chunks:
+        chunk_predictions = [
+            schemas.ChunkPrediction(
+                index=chunk.index,
+                token_count=chunk.token_count,
+                token_start=chunk.token_start,
+                token_end=chunk.token_end,
+                char_start=chunk.char_start,
+                char_end=chunk.char_end,
+                labels=pred.labels,
+                confidences=pred.confidences,
+            )
+            for chunk, pred in zip(c.chunks, result.chunk_predictions, strict=True)
+        ]
+    covered = set()
+    for chunk in c.chunks:
+        covered.update(range(chunk.token_start, chunk.token_end))
+    return schemas.ClassifyResponse(
+        request_id=c.request_id,
+        main_category=heads["main"].label,
+        sub_category=heads["sub"].label,
+        sub_category_2=sub2.label if sub2 is not None else None,
+        intervention=heads["intervention"].label,
+        priority=heads["priority"].label,
+        confidence_scores=confidence_scores,
+        predictions=predictions,
+        escalation=schemas.Escalation(
+            enabled=esc.enabled,
+            escalated=esc.escalated,
+            level=esc.level,
+            voted_priority=esc.voted_level,
+            threshold=esc.threshold,
+            chunk_index=esc.chunk_index,
+            chunk_confidence=esc.chunk_confidence,
+            reason=esc.reason,
+        ),
+        needs_review=result.needs_review,
+        review_reasons=[
+            f"{head}: {heads[head].band} confidence" for head in result.review_triggers
+        ],
+        chunks_processed=len(c.chunks),
+        chunk_predictions=chunk_predictions,
+        coverage=schemas.Coverage(tokens=c.n_tokens, tokens_classified=len(covered)),
+        processing_time=c.timings.total_ms / 1000,
+        timings=schemas.StageTimings(
+            tokenize_ms=c.timings.tokenize_ms,
+            inference_ms=c.timings.inference_ms,
+            aggregate_ms=c.timings.aggregate_ms,
+            total_ms=c.timings.total_ms,
+        ),
+        model_info=schemas.ModelInfo(
+            name=c.model_name,
+            version=c.model_version,
+            precision=precision,
+            max_length=plan.max_length if plan else longest,
+            overlap=plan.overlap if plan else 0,
+            longest_chunk=longest,
+            bucket=c.bucket,
+        ),
+        timestamp=now_iso(),
+    )
+
+
+def escalation_state(service: ClassifierService) -> str:
+    """One line an operator cannot misread: whether cases of the served version escalate."""
+    bundle = service.bundle
+    if bundle is None:
+        return "unknown (no model version loaded)"
+    severity = service.effective_severity(bundle)
+    if severity is None:
+        return DISABLED
+    order = " < ".join(severity.least_to_most_severe)
+    return (
+        f"enabled (least to most severe: {order}; a chunk predicting "
+        f"{severity.most_severe!r} with probability >= {severity.escalation_threshold:g} "
+        "escalates)"
+    )
+
+
+def info_body(service: ClassifierService) -> schemas.InfoResponse:
+    settings = service.settings
+    bundle, plan = service.bundle, service.plan
+    precision = bundle.metadata.get("precision") if bundle else None
+    severity = bundle.severity if bundle else None
+    endpoints = [
+        schemas.EndpointInfo(
+            url=state.url,
+            protocol=state.protocol,
+            live=state.live,
+            ready_versions=state.ready_versions,
+            error=state.error,
+        )
+        for state in service.runner.endpoint_states()
+    ]
+    return schemas.InfoResponse(
+        status="ready" if service.is_ready() else "not_ready",
+        model_name=settings.model_name,
+        model_version=bundle.version if bundle else None,
+        precision=precision,
+        device="gpu" if precision == "fp16" else "cpu",
+        max_length=bundle.max_length if bundle else None,
+        chunking=schemas.ChunkingInfo(
+            max_length=plan.max_length,
+            overlap=plan.overlap,
+            buckets=list(plan.buckets),
+            policy="balanced" if plan.balanced else "greedy",
+            max_chunks_per_request=settings.max_chunks_per_request,
+        )
+        if plan
+        else None,
+        label_counts=bundle.labels.sizes() if bundle else None,
+        severity_order=list(severity.least_to_most_severe) if severity else None,
+        escalation_threshold=(
+            service.effective_severity(bundle).escalation_threshold if bundle and severity else None
+        ),
+        escalation=escalation_state(service),
+        limits={
+            "max_body_bytes": settings.max_body_bytes,
+            "max_narrative_chars": settings.max_narrative_chars,
+            "max_batch_items": settings.max_batch_items,
+        },
+        endpoints=endpoints,
+    )
+
+
+def health_body(service: ClassifierService) -> schemas.HealthResponse:
+    bundle, endpoint = service.bundle, service.endpoint
+    if service.is_ready():
+        state, detail = "ready", None
+    elif endpoint is None or not endpoint.live:
+        # Not `endpoint.error`: it names replica addresses (`/classifier/info` lists them).
+        state, detail = "blocked", "model server unreachable"
+    elif service.bundle_error:
+        state, detail = "blocked", service.bundle_error
+    else:
+        state = "implementable"
+        detail = "model server up; model version not ready yet"
+    health = schemas.ModelHealth(
+        state=state,  # type: ignore[arg-type]
+        version=bundle.version if bundle else None,
+        detail=detail,
+        escalation=escalation_state(service),
+    )
+    return schemas.HealthResponse(
+        status="ok" if state == "ready" else "degraded",
+        models={service.settings.model_name: health},
+    )

@@ -1,0 +1,1 @@
+"""Live calls: progressive classification of a growing transcript, sessions and alerts."""

@@ -1,0 +1,1 @@
+"""The synthetic case corpus: generator code (templates kept apart as data)."""

@@ -1,0 +1,284 @@
+"""The synthetic corpus generator and the handwritten evaluation set."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import statistics
+import time
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from corpus import generator as corpus
+from corpus.generator import generate, read_jsonl, split, write_jsonl
+from helpline_model.taxonomy import DEMO_TAXONOMY, INTERVENTIONS, MAIN_CATEGORIES, SUB_TO_MAIN
+
+HANDWRITTEN = Path(__file__).resolve().parents[2] / "data" / "handwritten_eval.jsonl"
+ROW_KEYS = {
+    "id",
+    "narrative",
+    "main_category",
+    "sub_category",
+    "intervention",
+    "priority",
+    "style",
+    "n_words",
+    "decisive_position",
+}
+LABEL_FIELDS = ("main_category", "sub_category", "intervention", "priority")
+
+
+@cache
+def production_rows() -> tuple[dict, ...]:
+    return tuple(generate(2000, seed=7, length_profile="production"))
+
+
+@cache
+def short_rows() -> tuple[dict, ...]:
+    return tuple(generate(2000, seed=7, length_profile="short"))
+
+
+@cache
+def timed_6000_rows() -> tuple[tuple[dict, ...], float]:
+    started = time.perf_counter()
+    rows = tuple(generate(6000, seed=13, length_profile="production"))
+    return rows, time.perf_counter() - started
+
+
+def label_values() -> dict[str, set[str]]:
+    return {
+        "main_category": set(MAIN_CATEGORIES),
+        "sub_category": set(SUB_TO_MAIN),
+        "intervention": set(INTERVENTIONS),
+        "priority": set(DEMO_TAXONOMY.priorities),
+    }
+
+
+# --- generator content ------------------------------------------------------------------
+
+
+def test_specs_cover_the_taxonomy() -> None:
+    assert set(corpus.SPEC_BY_SUB) == set(SUB_TO_MAIN)
+    for spec in corpus.SUB_SPECS:
+        assert len(spec.templates) >= 3, spec.sub
+        assert set(spec.iv) <= set(corpus.INTERVENTION_CODES), spec.sub
+        assert set(spec.pr) <= set(corpus.PRIORITY_CODES), spec.sub
+        assert spec.confusable is None or spec.confusable in SUB_TO_MAIN, spec.sub
+
+
+def test_every_template_renders_for_every_caller() -> None:
+    # A slot typo in a rarely drawn template would otherwise only fail at generation time.
+    rng = random.Random(0)
+    shared = [
+        *(text for _, text in corpus.NARRATIVE_FILLER),
+        *(q + a for _, q, a in corpus.DIALOGUE_FILLER),
+        *corpus.CLOSING_NARRATIVE,
+        *corpus.COUNSELLOR_OPENINGS,
+        *corpus.COUNSELLOR_PROMPTS,
+        *corpus.NOTE_PREFIXES,
+        *(q + a for q, a in corpus.CUES_DIALOGUE.values()),
+        *(
+            t
+            for table in (corpus.ACTIONS_NARRATIVE, corpus.ACTIONS_DIALOGUE)
+            for ts in table.values()
+            for t in ts
+        ),
+        *(t for ts in corpus.ACTIONS_NOTE.values() for t in ts),
+    ]
+    for spec in corpus.SUB_SPECS:
+        main = SUB_TO_MAIN[spec.sub]
+        for caller_type in corpus.CALLER_TYPES:
+            slots, _ = corpus._case_slots(rng, spec, caller_type, main)
+            intros = (*corpus.INTRO_NARRATIVE[caller_type], *corpus.INTRO_DIALOGUE[caller_type])
+            for template in (*spec.templates, *intros, *shared):
+                text = slots.fill(template)
+                assert "{" not in text and "}" not in text, template
+
+
+# --- generated rows -----------------------------------------------------------------------
+
+
+def test_same_seed_same_rows_and_different_seed_different_rows() -> None:
+    first = generate(300, seed=3, length_profile="production")
+    assert first == generate(300, seed=3, length_profile="production")
+    other = generate(300, seed=4, length_profile="production")
+    assert first != other
+    same_text = sum(a["narrative"] == b["narrative"] for a, b in zip(first, other, strict=True))
+    assert same_text < 5
+
+
+def test_rows_are_well_formed_and_labels_consistent() -> None:
+    values = label_values()
+    for rows in (production_rows(), short_rows()):
+        assert len(rows) == 2000
+        assert len({row["id"] for row in rows}) == len(rows)
+        assert len({row["narrative"] for row in rows}) == len(rows)
+        for row in rows:
+            assert set(row) == ROW_KEYS
+            for name in LABEL_FIELDS:
+                assert row[name] in values[name], (name, row[name])
+            assert SUB_TO_MAIN[row["sub_category"]] == row["main_category"]
+            assert row["style"] in corpus.STYLES
+            assert row["decisive_position"] in corpus.POSITIONS
+            assert row["n_words"] == len(row["narrative"].split())
+
+
+@pytest.mark.parametrize("profile", ["production", "short"])
+def test_all_labels_covered_at_2000(profile: str) -> None:
+    rows = production_rows() if profile == "production" else short_rows()
+    for name, expected in label_values().items():
+        assert {row[name] for row in rows} == expected, name
+
+
+def test_style_mix() -> None:
+    for rows in (production_rows(), short_rows()):
+        styles = Counter(row["style"] for row in rows)
+        assert set(styles) == set(corpus.STYLES)
+        assert min(styles.values()) >= 0.08 * len(rows)
+    for row in production_rows():
+        if row["style"] == "dialogue":
+            lines = row["narrative"].split("\n")
+            assert all(line.startswith(("Counsellor: ", "Caller: ")) for line in lines)
+            assert lines[0].startswith("Counsellor: ")
+            assert any(line.startswith("Caller: ") for line in lines)
+        elif row["style"] == "note":
+            assert row["n_words"] < 90
+
+
+def test_production_lengths_and_decisive_positions() -> None:
+    rows = production_rows()
+    words = [row["n_words"] for row in rows]
+    assert 290 <= statistics.mean(words) <= 400
+    assert max(words) <= 1400
+    long_rows = [row for row in rows if row["n_words"] > 450]
+    assert len(long_rows) >= 0.15 * len(rows)
+    assert any(row["n_words"] > 1000 for row in rows)
+    # Long texts need chunking; the deciding sentences must be found wherever they are.
+    assert {row["decisive_position"] for row in long_rows} == set(corpus.POSITIONS)
+    assert {row["decisive_position"] for row in rows} == set(corpus.POSITIONS)
+
+
+def test_short_profile_is_short() -> None:
+    words = [row["n_words"] for row in short_rows()]
+    assert statistics.median(words) < 100
+    assert sum(w < 120 for w in words) >= 0.85 * len(words)
+    assert max(words) < 300
+
+
+def test_joint_label_distribution_is_plausible() -> None:
+    rows, _ = timed_6000_rows()
+
+    def share(sub: str, name: str, allowed: set[str]) -> float:
+        subset = [row for row in rows if row["sub_category"] == sub]
+        return sum(row[name] in allowed for row in subset) / len(subset)
+
+    for sub in ("Sexual Abuse", "Child Trafficking", "Child Abduction"):
+        assert share(sub, "priority", {"high"}) >= 0.75, sub
+        assert share(sub, "intervention", {"Referral"}) >= 0.75, sub
+    assert share("Balanced Diet", "priority", {"low"}) >= 0.7
+    assert (
+        share("Balanced Diet", "intervention", {"Awareness/Information Provided", "Counselling"})
+        >= 0.7
+    )
+    # Some label noise, but not much.
+    main_counts = Counter(row["main_category"] for row in rows)
+    assert len(main_counts) == 7
+
+
+def test_generates_6000_rows_quickly() -> None:
+    rows, seconds = timed_6000_rows()
+    assert len(rows) == 6000
+    assert seconds < 30
+
+
+def test_rejects_unknown_profile() -> None:
+    with pytest.raises(ValueError):
+        generate(10, seed=1, length_profile="huge")
+
+
+# --- split and files ----------------------------------------------------------------------
+
+
+def test_split_is_disjoint_complete_and_stratified() -> None:
+    rows = list(production_rows())
+    parts = split(rows, seed=7)
+    assert set(parts) == {"train", "validation", "test"}
+    ids = {name: {row["id"] for row in part} for name, part in parts.items()}
+    assert not ids["train"] & ids["validation"]
+    assert not ids["train"] & ids["test"]
+    assert not ids["validation"] & ids["test"]
+    assert ids["train"] | ids["validation"] | ids["test"] == {row["id"] for row in rows}
+    texts = {name: {row["narrative"] for row in part} for name, part in parts.items()}
+    assert not texts["train"] & (texts["validation"] | texts["test"])
+    assert 0.77 <= len(parts["train"]) / len(rows) <= 0.83
+    for name in ("validation", "test"):
+        assert 0.08 <= len(parts[name]) / len(rows) <= 0.12
+        # Stratified: every sub-category is represented.
+        assert {row["sub_category"] for row in parts[name]} == set(SUB_TO_MAIN)
+    assert parts == split(rows, seed=7)
+
+
+def test_split_rejects_bad_fractions() -> None:
+    with pytest.raises(ValueError):
+        split(list(short_rows()), seed=1, fractions=(0.8, 0.3, 0.1))
+
+
+def test_jsonl_round_trip_and_cli(tmp_path: Path) -> None:
+    rows = list(short_rows()[:50])
+    write_jsonl(rows, tmp_path / "rows.jsonl")
+    assert read_jsonl(tmp_path / "rows.jsonl") == rows
+
+    out = tmp_path / "corpus"
+    corpus.main(["--n", "300", "--seed", "2", "--length-profile", "short", "--out", str(out)])
+    parts = {name: read_jsonl(out / f"{name}.jsonl") for name in ("train", "validation", "test")}
+    assert sum(len(part) for part in parts.values()) == 300
+    summary = json.loads((out / "stats.json").read_text())
+    assert summary["all"]["rows"] == 300
+    assert set(summary["all"]["counts"]["sub_category"]) == set(SUB_TO_MAIN)
+    assert {"p50", "p95", "mean", "max"} <= set(summary["train"]["words"])
+
+
+# --- handwritten evaluation set -----------------------------------------------------------
+
+
+def handwritten() -> list[dict]:
+    return read_jsonl(HANDWRITTEN)
+
+
+def test_handwritten_set_is_valid_against_the_taxonomy() -> None:
+    rows = handwritten()
+    assert 40 <= len(rows) <= 60
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert len({row["narrative"] for row in rows}) == len(rows)
+    values = label_values()
+    for row in rows:
+        assert set(row) == {"id", "narrative", *LABEL_FIELDS}
+        for name in LABEL_FIELDS:
+            assert row[name] in values[name], (row["id"], name)
+        assert SUB_TO_MAIN[row["sub_category"]] == row["main_category"], row["id"]
+    per_main = Counter(row["main_category"] for row in rows)
+    assert set(per_main) == set(MAIN_CATEGORIES)
+    assert min(per_main.values()) >= 4
+
+
+def word_ngrams(text: str, n: int = 6) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_handwritten_texts_are_not_generator_output() -> None:
+    generated = production_rows() + short_rows()
+    generated_texts = {row["narrative"] for row in generated}
+    generated_ngrams: set[tuple[str, ...]] = set()
+    for row in generated:
+        generated_ngrams |= word_ngrams(row["narrative"])
+    for row in handwritten():
+        assert row["narrative"] not in generated_texts, row["id"]
+        grams = word_ngrams(row["narrative"])
+        shared = len(grams & generated_ngrams) / max(len(grams), 1)
+        # Different wording, not just different slot values.
+        assert shared < 0.1, (row["id"], shared)
