@@ -5,14 +5,14 @@ narrative's chunks, padded to the narrative's length bucket). This script replay
 workload through ONNX Runtime the ways the runner (export/triton_python_model.py) could work:
 
 * **batched_2x2**: each of `--instances` processes runs the requests of one bucket as one
-  padded batch on a 2-thread session (the runner until 2026-11-30).
+  padded batch on a 2-thread session (as Triton's onnxruntime backend runs a batch).
 * **rows_2x1**: each process runs every chunk alone, padding cut off, on a 1-thread session.
 * **rows_pool**: as rows_2x1, but each process spreads the chunks over `--workers` threads
-  that share its 1-thread session, longest chunk of the call first (the runner from
-  2026-11-30 06:00). These three answer every request of a call when the call is done.
+  that share its 1-thread session, longest chunk of the call first. These three answer
+  every request of a call when the call is done.
 * **rows_pool_early**: as rows_pool, but the requests of a call run shortest first (real
   tokens), each one's chunks longest first, and each request is answered as soon as its own
-  chunks are done (the runner now, through Triton's response sender).
+  chunks are done (the committed runner, through Triton's response sender).
 
 For each exported precision and layout it reports:
 

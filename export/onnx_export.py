@@ -16,9 +16,9 @@ Tooling, and why:
 - int8-block: onnxruntime's `MatMulNBitsQuantizer` (optimum has no block-wise recipe):
   8-bit weights in blocks of 128 input channels, and at accuracy level 4 the activations are
   quantized to int8 at run time per row and block, so one outlier channel or token no longer
-  sets the scale of the whole tensor. Slower than int8, but it keeps the answers (README,
-  "int8"). The fused Attention op's QKV projection stays fp32: MatMulNBits only replaces
-  MatMul.
+  sets the scale of the whole tensor. Slower than int8, but it keeps the answers
+  (docs/quantization.md). The fused Attention op's QKV projection stays fp32: MatMulNBits
+  only replaces MatMul.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _optimize(
             optimize_for_gpu=False,
             disable_shape_inference=True,
             # ONNX Runtime's CPU SkipLayerNormalization kernel is slower than the Add +
-            # LayerNormalization it replaces (bench.fusions; README, "The model and its export").
+            # LayerNormalization it replaces (bench.fusions; docs/quantization.md).
             disable_skip_layer_norm_fusion=not skip_layer_norm_fusion,
             disable_bias_skip_layer_norm_fusion=not skip_layer_norm_fusion,
         )
@@ -155,7 +155,7 @@ def _quantize_int8(
         # One scale per output channel: on the demo model, main-category agreement with fp32
         # on 1,000 held-out chunks rises from 0.947 (one scale per tensor) to 0.985 at the
         # same speed. reduce_range, and keeping any one layer or op kind in fp32, did not help
-        # further (README, "int8"); the outlier split does.
+        # further (docs/quantization.md); the outlier split does.
         per_channel=True,
         nodes_to_exclude=keep_fp32,
         # Fused graphs carry ops (Attention, SkipLayerNormalization) without type info the

@@ -3,7 +3,7 @@
 Rollback loads the model again with a config override whose version policy names the
 versions to serve; "follow latest" reloads it from the repository's own config. The
 override lives in the server until it restarts; for a rollback that survives restarts,
-remove the newer version folder or pin it in the model's config file (README: operations).
+remove the newer version folder or pin it in the model's config file (docs/operations.md).
 Both directions swap versions in place: the model stays available throughout.
 """
 

@@ -7,7 +7,7 @@ cannot tell which of the two is behind the model name.
 How it runs on CPU: every sequence alone, cut to its real length, on a small pool of
 threads that share one ONNX Runtime session (each run single-threaded). Measured with
 bench.row_execution on 2 cores against one padded batch per bucket on a 2-thread session
-(see configs/local.pbtxt): more throughput under load, because no core waits at an
+(docs/cpu-runner.md): more throughput under load, because no core waits at an
 intra-op barrier and no work is spent on padding, and a long narrative alone still uses
 every core, one chunk per thread. Each sequence alone also makes int8's dynamic activation
 scale a function of that sequence only, so a case gets the same answer whatever Triton
