@@ -30,6 +30,9 @@ ROW_KEYS = {
     "decisive_position",
 }
 LABEL_FIELDS = ("main_category", "sub_category", "intervention", "priority")
+# The voices of the handwritten set: ASR-like transcript, Swahili-English code-switching,
+# counsellor/caller dialogue, counsellor note, plain narrative.
+HANDWRITTEN_STYLES = ("asr", "code_switch", "dialogue", "note", "narrative")
 
 
 @cache
@@ -256,7 +259,8 @@ def test_handwritten_set_is_valid_against_the_taxonomy() -> None:
     assert len({row["narrative"] for row in rows}) == len(rows)
     values = label_values()
     for row in rows:
-        assert set(row) == {"id", "narrative", *LABEL_FIELDS}
+        assert set(row) == {"id", "narrative", "style", *LABEL_FIELDS}
+        assert row["style"] in HANDWRITTEN_STYLES, row["id"]
         for name in LABEL_FIELDS:
             assert row[name] in values[name], (row["id"], name)
         assert SUB_TO_MAIN[row["sub_category"]] == row["main_category"], row["id"]
