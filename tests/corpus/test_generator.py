@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import random
 import re
@@ -30,6 +31,9 @@ ROW_KEYS = {
     "decisive_position",
 }
 LABEL_FIELDS = ("main_category", "sub_category", "intervention", "priority")
+# The voices of the handwritten set: ASR-like transcript, Swahili-English code-switching,
+# counsellor/caller dialogue, counsellor note, plain narrative.
+HANDWRITTEN_STYLES = ("asr", "code_switch", "dialogue", "note", "narrative")
 
 
 @cache
@@ -251,18 +255,27 @@ def handwritten() -> list[dict]:
 
 def test_handwritten_set_is_valid_against_the_taxonomy() -> None:
     rows = handwritten()
-    assert 40 <= len(rows) <= 60
-    assert len({row["id"] for row in rows}) == len(rows)
     assert len({row["narrative"] for row in rows}) == len(rows)
     values = label_values()
     for row in rows:
-        assert set(row) == {"id", "narrative", *LABEL_FIELDS}
+        assert set(row) == {"id", "narrative", "style", *LABEL_FIELDS}
+        assert re.fullmatch(r"hand-\d{3}", row["id"]), row["id"]
+        assert row["style"] in HANDWRITTEN_STYLES, row["id"]
         for name in LABEL_FIELDS:
             assert row[name] in values[name], (row["id"], name)
         assert SUB_TO_MAIN[row["sub_category"]] == row["main_category"], row["id"]
+
+
+def test_handwritten_set_is_large_balanced_and_about_a_third_urgent() -> None:
+    rows = handwritten()
+    assert len(rows) >= 120
+    assert len({row["id"] for row in rows}) == len(rows)
     per_main = Counter(row["main_category"] for row in rows)
     assert set(per_main) == set(MAIN_CATEGORIES)
-    assert min(per_main.values()) >= 4
+    assert min(per_main.values()) >= 17, per_main
+    high_share = sum(row["priority"] == "high" for row in rows) / len(rows)
+    assert 0.30 <= high_share <= 0.40, high_share
+    assert {row.get("style") for row in rows} == set(HANDWRITTEN_STYLES)
 
 
 def word_ngrams(text: str, n: int = 6) -> set[tuple[str, ...]]:
@@ -282,3 +295,25 @@ def test_handwritten_texts_are_not_generator_output() -> None:
         shared = len(grams & generated_ngrams) / max(len(grams), 1)
         # Different wording, not just different slot values.
         assert shared < 0.1, (row["id"], shared)
+
+
+def corpus_string_literals() -> list[str]:
+    """Every string literal in the corpus package: its templates, pools and fillers."""
+    literals: list[str] = []
+    for module in sorted(Path(corpus.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                literals.append(node.value)
+    return literals
+
+
+def test_handwritten_texts_share_no_12_word_run_with_the_generator_templates() -> None:
+    # A slot ("{name}") reads as the word "name", so a run crossing it matches only a
+    # verbatim template; copies with filled-in slots are the generated-text test's job.
+    template_runs: set[tuple[str, ...]] = set()
+    for literal in corpus_string_literals():
+        template_runs |= word_ngrams(literal, 12)
+    assert len(template_runs) > 1000  # the templates were found
+    for row in handwritten():
+        shared = word_ngrams(row["narrative"], 12) & template_runs
+        assert not shared, (row["id"], " ".join(min(shared)))
