@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,20 @@ def test_compose_triton_on_gpu_internal_only_with_mounts_and_health() -> None:
     gateway = compose["services"]["gateway"]
     assert gateway["depends_on"]["triton"]["condition"] == "service_healthy"
     assert gateway["environment"]["TRIAGE_TRITON_URLS"] == "triton:8001"
+
+
+def test_gateway_image_copies_every_project_package_the_gateway_imports() -> None:
+    """The image copies folders one by one: a package the gateway starts to import (after a
+    move) but the Dockerfile does not copy would fail only when the image starts."""
+    project = {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    imported = subprocess.run(
+        [sys.executable, "-c", "import sys, client.http.serve; print(' '.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=True,
+    ).stdout.split()
+    needed = {name.split(".")[0] for name in imported} & project
+    copied = set(re.findall(r"^COPY (\w+) \./\1$", (ROOT / "Dockerfile.gateway").read_text(), re.M))
+    assert needed == copied, f"Dockerfile.gateway copies {sorted(copied)}, needs {sorted(needed)}"
