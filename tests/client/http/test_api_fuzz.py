@@ -21,7 +21,7 @@ from conftest import GatewayProcess
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
-OPENAPI = ROOT / "client" / "openapi.json"
+OPENAPI = ROOT / "client" / "http" / "openapi.json"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EXAMPLES_PER_OPERATION = 25
 RUN_TIMEOUT_S = 75  # about 20 s on a 2-core runner; a hang fails instead of stalling CI
