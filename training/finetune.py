@@ -665,6 +665,7 @@ def calibrate_on_validation(
     from training.calibration import fit_calibration
     from training.evaluate import chunk_logits, example_rows
 
+    started = time.monotonic()
     max_length = min(config.max_length, model.config.max_position_embeddings)
     cases = chunk_logits(
         model,
@@ -689,7 +690,11 @@ def calibrate_on_validation(
             f"{h} {report['before'][h]['ece']:.3f}->{report['after'][h]['ece']:.3f}" for h in HEADS
         )
     )
-    progress(f"escalation: {report['escalation'] or report.get('escalation_skipped')}")
+    report["seconds"] = round(time.monotonic() - started, 1)
+    progress(
+        f"escalation: {report['escalation'] or report.get('escalation_skipped')} "
+        f"(calibration {report['seconds']}s)"
+    )
     return calibration, report
 
 
