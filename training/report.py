@@ -152,6 +152,10 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def _threshold(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
 def calibration_lines(calibration: dict) -> list[str]:
     """Served figures at the shipped operating point, ECE per head before / after the
     temperatures, and where the operating point was chosen."""
@@ -171,7 +175,7 @@ def calibration_lines(calibration: dict) -> list[str]:
                 f"{summary['sub_accuracy']:.3f}",
                 _rate(summary.get("most_severe_recall")),
                 _rate(summary.get("false_alarm_rate")),
-                summary.get("escalation_threshold"),
+                _threshold(summary.get("escalation_threshold")),
                 f"{summary['ece']['main']:.3f}",
                 f"{summary['ece']['priority']:.3f}",
             ]
@@ -276,7 +280,7 @@ def recall_chart(calibration: dict, path: Path) -> Path:
             "s",
             color="#dd8452",
             markersize=8,
-            label=f"shipped threshold {shipped.get('escalation_threshold')}",
+            label=f"shipped threshold {_threshold(shipped.get('escalation_threshold'))}",
         )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
