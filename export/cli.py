@@ -16,6 +16,7 @@ from helpline_model.layout import PRECISIONS
 def _cmd_export(args: argparse.Namespace) -> int:
     from export.parity import ParityError
     from export.pipeline import export_checkpoint
+    from helpline_model.calibration import CalibrationError
     from helpline_model.severity import DISABLED, SeverityOrderError, describe, parse_severity_order
 
     try:
@@ -32,8 +33,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
             max_texts=args.max_texts,
             min_main_agreement=args.min_agreement,
             severity_order=order,
+            target_recall=args.target_recall,
         )
-    except SeverityOrderError as exc:
+    except (SeverityOrderError, CalibrationError) as exc:
         print(f"export refused: {exc}", file=sys.stderr)
         return 2
     except ParityError as exc:
@@ -54,6 +56,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
                 "seconds": round(result.seconds, 1),
                 "parity": result.parity.to_dict(),
                 "escalation": describe(result.severity),
+                "calibration": result.calibration,
             },
             indent=2,
         )
@@ -132,6 +135,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="LEAST,...,MOST",
         help="priority labels least to most severe, e.g. 1,2,3 (each label exactly once); "
         "without it, and without priority_severity.json in the checkpoint, escalation is off",
+    )
+    exp.add_argument(
+        "--target-recall",
+        type=float,
+        default=None,
+        help="re-choose the escalation threshold on the checkpoint's validation curve "
+        "(calibration.json) for this recall of the most severe priority; default: the point "
+        "chosen at training",
     )
     exp.set_defaults(func=_cmd_export)
 

@@ -15,11 +15,14 @@ from export.onnx_export import OPSET, export_onnx
 from export.parity import DEFAULT_MIN_AGREEMENT, ParityReport, check_parity
 from export.repository import write_version
 from export.sample_texts import SAMPLE_NARRATIVES
+from helpline_model.calibration import Calibration, CalibrationError, load_calibration
 from helpline_model.checkpoint import Checkpoint, folder_hash, load_checkpoint
 from helpline_model.layout import OUTPUT_NAMES
-from helpline_model.severity import describe, version_severity
+from helpline_model.severity import ORDER_KEY, describe, version_severity
 
 log = logging.getLogger(__name__)
+
+NOT_CALIBRATED = "not calibrated (no calibration.json: temperature 1, the severity threshold)"
 
 
 @dataclass
@@ -30,6 +33,8 @@ class ExportResult:
     seconds: float
     # The shipped priority_severity.json content; None: escalation is off for this version.
     severity: dict | None = None
+    # One line on the shipped calibration.json (or that the version is not calibrated).
+    calibration: str = NOT_CALIBRATED
 
 
 # Default parity texts besides the built-in samples: held-out synthetic narratives with the
@@ -100,6 +105,39 @@ def _severity_source(severity: dict | None, order: Sequence[str] | None) -> str 
     return "--severity-order" if order is not None else "checkpoint"
 
 
+def version_calibration(
+    checkpoint_folder: Path, severity: dict | None, target_recall: float | None
+) -> Calibration | None:
+    """The checkpoint's calibration.json, its operating point re-chosen on the stored
+    validation curve for `target_recall` when given; refused (CalibrationError) when the
+    target cannot be honoured or the point was chosen for another most-severe level."""
+    calibration = load_calibration(checkpoint_folder)
+    if target_recall is not None:
+        if calibration is None:
+            raise CalibrationError(
+                f"--target-recall needs a calibration.json in {checkpoint_folder} (fitted on "
+                "validation by training.cli / the demo build); this checkpoint has none"
+            )
+        calibration = calibration.with_target_recall(target_recall)
+    if calibration is not None and calibration.escalation is not None and severity is not None:
+        most_severe = str(severity[ORDER_KEY][-1])
+        if calibration.level is not None and calibration.level != most_severe:
+            raise CalibrationError(
+                f"calibration.json chose its threshold for priority {calibration.level!r}, "
+                f"but the version's most severe level is {most_severe!r}"
+            )
+    return calibration
+
+
+def describe_calibration(calibration: Calibration | None) -> str:
+    if calibration is None:
+        return NOT_CALIBRATED
+    point = calibration.escalation
+    return "calibrated (temperatures fitted on validation" + (
+        f"; {point.describe()})" if point else "; no operating point)"
+    )
+
+
 def export_checkpoint(
     source: str,
     repository: Path,
@@ -111,12 +149,16 @@ def export_checkpoint(
     max_texts: int = 500,
     min_main_agreement: float = DEFAULT_MIN_AGREEMENT,
     severity_order: Sequence[str] | None = None,
+    target_recall: float | None = None,
 ) -> ExportResult:
     """`severity_order`: priority labels least to most severe (replaces the checkpoint's
-    priority_severity.json); checked against the labels before anything is exported."""
+    priority_severity.json); checked against the labels before anything is exported.
+    `target_recall`: re-choose the escalation operating point on the checkpoint's validation
+    curve (calibration.json) for this recall of the most severe level."""
     started = time.monotonic()
     checkpoint = load_checkpoint(source)
     severity = version_severity(checkpoint.folder, checkpoint.labels.priority, severity_order)
+    calibration = version_calibration(checkpoint.folder, severity, target_recall)
     if severity is None:
         log.warning(
             "no priority severity order (checkpoint has no priority_severity.json, no "
@@ -152,6 +194,7 @@ def export_checkpoint(
             "parity_texts": str(texts_file) if texts_file else DEFAULT_TEXTS_NAME,
             "escalation": describe(severity),
             "severity_source": _severity_source(severity, severity_order),
+            "calibration": describe_calibration(calibration),
         }
         training_info = checkpoint.folder / "training_info.json"
         if training_info.is_file():
@@ -165,7 +208,13 @@ def export_checkpoint(
             metadata,
             version,
             severity=severity,
+            calibration=calibration.to_json() if calibration else None,
         )
     return ExportResult(
-        version_dir, int(version_dir.name), parity, time.monotonic() - started, severity
+        version_dir,
+        int(version_dir.name),
+        parity,
+        time.monotonic() - started,
+        severity,
+        describe_calibration(calibration),
     )

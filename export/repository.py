@@ -5,6 +5,7 @@ A version folder holds everything needed to serve and decode that version:
   model.py              the Python-backend runner (local / CI serving)
   *_categories.json ... the four label files, sub_to_main.json, priority_severity.json
   tokenizer.json ...    the fast tokenizer the gateway loads
+  calibration.json      per-head temperatures and the escalation operating point (optional)
   metadata.json         source, hash, settings, precision, parity figures, date
 Versions are numbered from the highest existing number (never by counting folder
 entries), and written into a temporary folder that is renamed into place, so a polling
@@ -17,6 +18,7 @@ import json
 import shutil
 from pathlib import Path
 
+from helpline_model.calibration import CALIBRATION_FILE
 from helpline_model.layout import (
     DEFAULT_MODEL_NAME,
     DEFAULT_REPOSITORY,
@@ -71,9 +73,12 @@ def write_version(
     version: int | None = None,
     *,
     severity: dict | None = None,
+    calibration: dict | None = None,
 ) -> Path:
     """`severity`: the version's priority_severity.json content (helpline_model/severity.py); when
-    None, the checkpoint's own file is copied if it has one."""
+    None, the checkpoint's own file is copied if it has one. `calibration`: the version's
+    calibration.json content (helpline_model/calibration.py); None: the checkpoint's own file,
+    if any (without one the version is served uncalibrated)."""
     from helpline_model.checkpoint import copy_tokenizer_files
     from helpline_model.layout import LABEL_FILES
 
@@ -94,6 +99,10 @@ def write_version(
             copied.append(SEVERITY_FILE)
         else:
             (staging / SEVERITY_FILE).write_text(json.dumps(severity, indent=1))
+        if calibration is None:
+            copied.append(CALIBRATION_FILE)
+        else:
+            (staging / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=1))
         for name in copied:
             if (checkpoint_folder / name).is_file():
                 shutil.copy2(checkpoint_folder / name, staging / name)

@@ -84,6 +84,21 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     hp.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     hp.add_argument("--log-every", dest="log_every_steps", type=int, default=d.log_every_steps)
 
+    calibration = parser.add_argument_group("calibration (fitted on the validation split)")
+    calibration.add_argument(
+        "--target-recall",
+        type=float,
+        default=d.target_recall,
+        help="recall of the most severe priority the escalation threshold must reach on "
+        "validation (default %(default)s)",
+    )
+    calibration.add_argument(
+        "--no-calibrate",
+        dest="calibrate",
+        action="store_false",
+        help="write no calibration.json (served with temperature 1 and the 0.5 threshold)",
+    )
+
     decision = parser.add_argument_group("version decision")
     decision.add_argument("--metric", choices=METRICS, default="avg_accuracy")
     decision.add_argument(
@@ -176,11 +191,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_build_demo(args: argparse.Namespace) -> int:
     from training.demo_model import build_demo_checkpoint
 
-    build_demo_checkpoint(args.out, args.budget_s)
+    build_demo_checkpoint(args.out, args.budget_s, target_recall=args.target_recall)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from helpline_model.calibration import DEFAULT_TARGET_RECALL
     from training.demo_model import DEFAULT_BUDGET_S
 
     parser = argparse.ArgumentParser(prog="python -m training.cli", description=__doc__)
@@ -212,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("build-demo", help="build the demo checkpoint")
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S)
+    demo.add_argument("--target-recall", type=float, default=DEFAULT_TARGET_RECALL)
     demo.set_defaults(func=cmd_build_demo)
     return parser
 

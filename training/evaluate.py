@@ -27,6 +27,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -188,39 +189,32 @@ def _prediction(result) -> dict:
     return out
 
 
-def predict_with_checkpoint(
-    checkpoint_dir: str | Path,
+@dataclass(frozen=True)
+class CaseLogits:
+    """One narrative's chunk logits `{head: (n_chunks, n_labels)}` and chunk token counts."""
+
+    logits: dict[str, np.ndarray]
+    token_counts: list[int]
+
+
+def chunk_logits(
+    model,
+    tokenizer,
     narratives: Sequence[str],
-    max_length: int | None = None,
+    max_length: int,
     *,
     overlap: int | None = None,
     batch_size: int = 32,
     progress: Progress = _quiet,
-) -> list[dict]:
-    """Labels the gateway would return for a model exported from this checkpoint.
-
-    Same tokenizer, chunking rule and aggregation (sub restricted to the main, severity
-    escalation); inference is PyTorch fp32, batched over the chunks of all narratives.
-    """
+) -> list[CaseLogits]:
+    """Raw logits of every chunk the gateway would cut from each narrative (PyTorch fp32,
+    batched over the chunks of all narratives); `tokenizer` is a NarrativeTokenizer."""
     import torch
 
-    from client.core.aggregation import aggregate_logits, load_severity, load_sub_to_main
     from client.core.chunking import chunk_tokens, default_overlap
-    from client.core.tokenization import NarrativeTokenizer
-    from helpline_model.checkpoint import load_checkpoint
 
-    checkpoint = load_checkpoint(checkpoint_dir)
-    folder = checkpoint.folder
-    if max_length is None:
-        max_length = trained_max_length(folder) or checkpoint.max_length
-    # Position embeddings beyond the model's size do not exist.
-    max_length = min(int(max_length), checkpoint.max_length)
     if overlap is None:
         overlap = default_overlap(max_length)
-    tokenizer = NarrativeTokenizer(folder)
-    sub_to_main = load_sub_to_main(folder)
-    severity = load_severity(folder)
-
     encoded = tokenizer.encode_batch(list(narratives))
     chunks_of = []
     for i, (text, tokens) in enumerate(zip(narratives, encoded, strict=True)):
@@ -233,7 +227,8 @@ def predict_with_checkpoint(
     # Shortest first: batches of similar lengths pad little.
     order = sorted(range(len(flat)), key=lambda k: flat[k][1].length)
     logits = {head: [None] * len(flat) for head in HEADS}
-    model = checkpoint.model
+    device = next(model.parameters()).device
+    was_training = model.training
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
@@ -245,27 +240,116 @@ def predict_with_checkpoint(
                 chunk_ids = torch.from_numpy(flat[k][1].input_ids)
                 ids[row, : len(chunk_ids)] = chunk_ids
                 mask[row, : len(chunk_ids)] = 1
-            outputs = model(ids, mask)
+            outputs = model(ids.to(device), mask.to(device))
             for head, out in zip(HEADS, outputs, strict=True):
-                values = out.float().numpy()
+                values = out.float().cpu().numpy()
                 for row, k in enumerate(batch):
                     logits[head][k] = values[row]
             progress(f"  {min(start + batch_size, len(order))}/{len(order)} chunks")
+    model.train(was_training)
 
-    predictions = []
+    cases = []
     position = 0
     for chunks in chunks_of:
         span = range(position, position + len(chunks))
         position += len(chunks)
-        result = aggregate_logits(
-            {head: np.stack([logits[head][k] for k in span]) for head in HEADS},
-            [c.token_count for c in chunks],
+        cases.append(
+            CaseLogits(
+                {head: np.stack([logits[head][k] for k in span]) for head in HEADS},
+                [c.token_count for c in chunks],
+            )
+        )
+    return cases
+
+
+def predict_with_checkpoint(
+    checkpoint_dir: str | Path,
+    narratives: Sequence[str],
+    max_length: int | None = None,
+    *,
+    overlap: int | None = None,
+    batch_size: int = 32,
+    progress: Progress = _quiet,
+) -> list[dict]:
+    """Labels the gateway would return for a model exported from this checkpoint.
+
+    Same tokenizer, chunking rule, calibration (the checkpoint's calibration.json) and
+    aggregation (sub restricted to the main, severity escalation at the shipped operating
+    point); inference is PyTorch fp32, batched over the chunks of all narratives.
+    """
+    return [
+        _prediction(result)
+        for result in checkpoint_results(
+            checkpoint_dir,
+            narratives,
+            max_length,
+            overlap=overlap,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    ]
+
+
+def served_settings(folder: Path, calibrated: bool = True) -> tuple:
+    """(sub_to_main, severity at the shipped operating point, calibration) as the gateway
+    loads them from a version exported from this checkpoint folder."""
+    from client.core.aggregation import load_severity, load_sub_to_main
+    from client.core.model_bundle import with_operating_point
+    from helpline_model.calibration import load_calibration
+
+    severity = load_severity(folder)
+    calibration = load_calibration(folder) if calibrated else None
+    if severity is not None:
+        severity = with_operating_point(severity, calibration)
+    return load_sub_to_main(folder), severity, calibration
+
+
+def checkpoint_results(
+    checkpoint_dir: str | Path,
+    narratives: Sequence[str],
+    max_length: int | None = None,
+    *,
+    overlap: int | None = None,
+    batch_size: int = 32,
+    progress: Progress = _quiet,
+    calibrated: bool = True,
+    cases: Sequence[CaseLogits] | None = None,
+) -> list:
+    """The gateway's `CaseResult` per narrative (`calibrated=False`: temperature 1 and the
+    severity file's threshold, as a version without calibration.json is served). Pass
+    `cases` to reuse chunk logits already computed for these narratives."""
+    from client.core.aggregation import aggregate_logits
+    from client.core.tokenization import NarrativeTokenizer
+    from helpline_model.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(checkpoint_dir)
+    folder = checkpoint.folder
+    if max_length is None:
+        max_length = trained_max_length(folder) or checkpoint.max_length
+    # Position embeddings beyond the model's size do not exist.
+    max_length = min(int(max_length), checkpoint.max_length)
+    sub_to_main, severity, calibration = served_settings(folder, calibrated)
+    if cases is None:
+        cases = chunk_logits(
+            checkpoint.model,
+            NarrativeTokenizer(folder),
+            narratives,
+            max_length,
+            overlap=overlap,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    return [
+        aggregate_logits(
+            case.logits,
+            case.token_counts,
             checkpoint.labels,
             sub_to_main=sub_to_main,
             severity=severity,
+            calibration=calibration,
         )
-        predictions.append(_prediction(result))
-    return predictions
+        for case in cases
+    ]
 
 
 class GatewayError(RuntimeError):
@@ -487,14 +571,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     narratives = [r["narrative"] for r in rows]
 
     started = time.monotonic()
+    calibration = None
     if args.checkpoint is not None:
-        predictions = predict_with_checkpoint(
+        from training.calibration import checkpoint_set_report
+
+        # One inference pass gives the served labels and the calibration figures.
+        calibration, results = checkpoint_set_report(
             args.checkpoint,
-            narratives,
-            args.max_length,
+            rows,
+            max_length=args.max_length,
             batch_size=args.batch_size,
             progress=progress,
         )
+        predictions = [_prediction(result) for result in results]
         labels: Labels | dict = load_labels(args.checkpoint)
         source = {"checkpoint": str(args.checkpoint)}
     else:
@@ -520,6 +609,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data=str(args.data),
         cleaning=cleaning,
         prediction_seconds=round(seconds, 2),
+        calibration=calibration,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     args.out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from helpline_model.calibration import DEFAULT_TARGET_RECALL, Calibration, check_target_recall
 from helpline_model.checkpoint import MultiTaskDistilBert, load_checkpoint, save_checkpoint
 from helpline_model.layout import HEADS, SEVERITY_FILE, SUB_TO_MAIN_FILE, TOKENIZER_FILES, Labels
 from helpline_model.taxonomy import demo_labels, write_model_extras
@@ -78,6 +79,10 @@ class TrainConfig:
     bf16: bool = False
     # Batches of similar lengths pad less; batches are still drawn in random order.
     group_by_length: bool = True
+    # After training: per-head temperatures and the escalation threshold reaching this recall
+    # of the most severe priority, both fitted on the validation split (calibration.json).
+    calibrate: bool = True
+    target_recall: float = DEFAULT_TARGET_RECALL
 
     def __post_init__(self) -> None:
         if self.selection_metric not in METRICS:
@@ -90,6 +95,7 @@ class TrainConfig:
         self.class_weighted_heads = tuple(self.class_weighted_heads)
         if self.max_length < 3 or self.max_length > 512:
             raise ValueError("max_length must be in 3..512")
+        check_target_recall(self.target_recall)
 
 
 @dataclass
@@ -99,6 +105,7 @@ class FinetuneResult:
     labels: Labels
     info: dict
     history: list[dict] = field(default_factory=list)
+    calibration: Calibration | None = None
 
 
 # --------------------------------------------------------------------------- tokenization
@@ -617,13 +624,78 @@ def save_trained(
     *,
     tokenizer_dir: Path,
     parent_folder: Path | None = None,
+    calibration: Calibration | None = None,
 ) -> Path:
     model = model.to("cpu")
     save_checkpoint(model, labels, folder, tokenizer_dir=None)
     write_tokenizer(tokenizer_dir, folder)
     write_extras(folder, parent_folder, labels)
+    if calibration is not None:
+        calibration.save(folder)
     (folder / TRAINING_INFO_FILE).write_text(json.dumps(info, indent=1))
     return folder
+
+
+def version_severity_of(parent_folder: Path | None, labels: Labels):
+    """The severity order the trained checkpoint will ship (see `write_extras`), or None."""
+    from client.core.aggregation import Severity, load_severity
+    from helpline_model.taxonomy import SEVERITY_ORDER
+
+    if parent_folder is not None and (parent_folder / SEVERITY_FILE).is_file():
+        return load_severity(parent_folder)
+    if labels == demo_labels():
+        return Severity(tuple(SEVERITY_ORDER))
+    return None
+
+
+def calibrate_on_validation(
+    model: MultiTaskDistilBert,
+    labels: Labels,
+    validation: Sequence[Example],
+    tokenizer_dir: Path,
+    config: TrainConfig,
+    *,
+    sub_to_main: dict[str, str] | None,
+    severity,
+    progress: Progress = print,
+) -> tuple[Calibration, dict]:
+    """Temperatures and the escalation operating point, from the validation split ONLY, on
+    the chunks the gateway would cut and with its aggregation."""
+    from client.core.tokenization import NarrativeTokenizer
+    from training.calibration import fit_calibration
+    from training.evaluate import chunk_logits, example_rows
+
+    started = time.monotonic()
+    max_length = min(config.max_length, model.config.max_position_embeddings)
+    cases = chunk_logits(
+        model,
+        NarrativeTokenizer(tokenizer_dir),
+        [e.narrative for e in validation],
+        max_length,
+        batch_size=config.eval_batch_size,
+    )
+    calibration, report = fit_calibration(
+        cases,
+        example_rows(validation),
+        labels,
+        severity,
+        target_recall=config.target_recall,
+        sub_to_main=sub_to_main,
+    )
+    progress(
+        "calibration (validation): temperatures "
+        + ", ".join(f"{h} {t:.3f}" for h, t in calibration.temperatures.items())
+        + "; ECE "
+        + ", ".join(
+            f"{h} {report['before'][h]['ece']:.3f}->{report['after'][h]['ece']:.3f}" for h in HEADS
+        )
+    )
+    report["seconds"] = round(time.monotonic() - started, 1)
+    progress(
+        f"escalation: {report['escalation'] or report.get('escalation_skipped')} "
+        f"(calibration {report['seconds']}s)"
+    )
+    return calibration, report
 
 
 def label_counts(examples: Sequence[Example]) -> dict[str, dict[str, int]]:
@@ -657,6 +729,18 @@ def finetune(
         sub_to_main=sub_to_main,
         progress=progress,
     )
+    calibration, calibration_report = None, None
+    if config.calibrate:
+        calibration, calibration_report = calibrate_on_validation(
+            model,
+            labels,
+            splits["validation"],
+            tokenizer_dir,
+            config,
+            sub_to_main=sub_to_main,
+            severity=version_severity_of(parent_folder, labels),
+            progress=progress,
+        )
     test_metrics = None
     if splits.get("test"):
         test_metrics = evaluate(
@@ -687,6 +771,7 @@ def finetune(
         "epochs": summary.pop("history"),
         **summary,
         "test": test_metrics,
+        "calibration": calibration_report,
         "seconds": round(time.monotonic() - started, 1),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "tools": {"torch": torch.__version__, "transformers": transformers.__version__},
@@ -701,5 +786,6 @@ def finetune(
             info,
             tokenizer_dir=tokenizer_dir,
             parent_folder=parent_folder,
+            calibration=calibration,
         )
-    return FinetuneResult(folder, model, labels, info, info["epochs"])
+    return FinetuneResult(folder, model, labels, info, info["epochs"], calibration)

@@ -3,7 +3,9 @@
 Markdown: per-head accuracy / F1 table, per-class precision / recall / F1 tables, and the
 most confused pairs per head (with the category-embedding similarity when it was added).
 PNGs: per-class F1 bars and a row-normalized confusion heatmap per head, sized so that
-the 65 sub-categories stay legible.
+the 65 sub-categories stay legible. For a checkpoint also: a reliability diagram per head
+before and after calibration, and most-severe recall against false-alarm rate with the
+chosen operating point marked.
 
 Figures are drawn on `matplotlib.figure.Figure` objects rendered by the Agg canvas, never
 through pyplot: no GUI backend, no global figure state, safe in servers and tests.
@@ -93,6 +95,9 @@ def markdown_report(metrics: dict, title: str = "Evaluation report") -> str:
         "",
     ]
 
+    if metrics.get("calibration"):
+        lines += calibration_lines(metrics["calibration"])
+
     for head in HEADS:
         if head not in heads:
             continue
@@ -141,6 +146,150 @@ def markdown_report(metrics: dict, title: str = "Evaluation report") -> str:
         )
         lines.append("")
     return "\n".join(lines)
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _threshold(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def calibration_lines(calibration: dict) -> list[str]:
+    """Served figures at the shipped operating point, ECE per head before / after the
+    temperatures, and where the operating point was chosen."""
+    lines = ["## Calibration and escalation", ""]
+    point = calibration.get("operating_point")
+    if not calibration.get("calibrated"):
+        lines += ["Not calibrated (no calibration.json): temperature 1, threshold as shipped.", ""]
+    elif point:
+        lines += [f"Operating point: {point['description']}.", ""]
+    rows = []
+    for name in ("shipped", "uncalibrated"):
+        summary = calibration[name]
+        rows.append(
+            [
+                name,
+                f"{summary['main_accuracy']:.3f}",
+                f"{summary['sub_accuracy']:.3f}",
+                _rate(summary.get("most_severe_recall")),
+                _rate(summary.get("false_alarm_rate")),
+                _threshold(summary.get("escalation_threshold")),
+                f"{summary['ece']['main']:.3f}",
+                f"{summary['ece']['priority']:.3f}",
+            ]
+        )
+    lines += _table(
+        [
+            "served as",
+            "main acc",
+            "sub acc",
+            "most-severe recall",
+            "false alarms",
+            "threshold",
+            "ECE main",
+            "ECE priority",
+        ],
+        rows,
+    )
+    shipped = calibration["shipped"]
+    lines += [
+        "",
+        f"Most severe level {shipped.get('most_severe')!r}: {shipped.get('n_most_severe')} of "
+        f"{shipped['n']} rows. Recall and false alarms count the reported priority (the vote "
+        "or an escalation).",
+        "",
+        "ECE (top label, 15 bins, over chunks) per head:",
+        "",
+    ]
+    after = calibration.get("after")
+    lines += _table(
+        ["head", "before", "after"],
+        [
+            [
+                head,
+                f"{calibration['before'][head]['ece']:.4f}",
+                f"{after[head]['ece']:.4f}" if after else "-",
+            ]
+            for head in HEADS
+        ],
+    )
+    lines += [""]
+    lines += [f"![Reliability {head}](reliability_{head}.png)" for head in HEADS]
+    if calibration.get("curve") or calibration.get("validation_curve"):
+        lines += ["", "![Most-severe recall against false alarms](recall_false_alarms.png)"]
+    return [*lines, ""]
+
+
+def reliability_chart(head: str, calibration: dict, path: Path) -> Path:
+    """Accuracy against mean confidence per bin, before and after the temperature."""
+    figure = Figure(figsize=(4.5, 4.5))
+    ax = figure.add_subplot()
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1)
+    curves = [("before", calibration["before"], "#c44e52")]
+    if calibration.get("after"):
+        curves.append(("after", calibration["after"], "#4c72b0"))
+    for name, metrics, color in curves:
+        bins = [b for b in metrics[head]["reliability"] if b["count"]]
+        ax.plot(
+            [b["confidence"] for b in bins],
+            [b["accuracy"] for b in bins],
+            marker="o",
+            color=color,
+            label=f"{name} (ECE {metrics[head]['ece']:.3f})",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_title(f"{head}: reliability", fontsize=10)
+    ax.legend(loc="upper left", fontsize=8)
+    figure.subplots_adjust(left=0.14, right=0.96, bottom=0.12, top=0.92)
+    return _save(figure, path)
+
+
+def recall_chart(calibration: dict, path: Path) -> Path:
+    """Most-severe recall against false-alarm rate: the validation curve the threshold was
+    chosen on, the curve on the evaluated rows, and the chosen point on both."""
+    figure = Figure(figsize=(5.5, 4.5))
+    ax = figure.add_subplot()
+    for key, name, color in (
+        ("validation_curve", "validation (chosen on)", "#4c72b0"),
+        ("curve", "these rows", "#dd8452"),
+    ):
+        curve = calibration.get(key)
+        if curve:
+            points = sorted(curve, key=lambda p: (p[2], p[1]))
+            ax.step(
+                [0.0] + [p[2] for p in points],
+                [0.0] + [p[1] for p in points],
+                where="post",
+                color=color,
+                label=name,
+            )
+    point = calibration.get("operating_point")
+    shipped = calibration["shipped"]
+    if point:
+        ax.plot(point["false_alarm_rate"], point["recall"], "o", color="#4c72b0", markersize=8)
+        ax.axhline(point["target_recall"], color="#999999", linestyle=":", linewidth=1)
+    if shipped.get("most_severe_recall") is not None:
+        ax.plot(
+            shipped["false_alarm_rate"],
+            shipped["most_severe_recall"],
+            "s",
+            color="#dd8452",
+            markersize=8,
+            label=f"shipped threshold {_threshold(shipped.get('escalation_threshold'))}",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("false-alarm rate")
+    ax.set_ylabel("recall of the most severe level")
+    ax.set_title("Escalation operating point", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
+    figure.subplots_adjust(left=0.13, right=0.96, bottom=0.12, top=0.92)
+    return _save(figure, path)
 
 
 def _save(figure: Figure, path: Path, dpi: int = 120) -> Path:
@@ -245,4 +394,11 @@ def write_report(metrics: dict, out_dir: Path, title: str = "Evaluation report")
             written.append(
                 confusion_chart(head, metrics["heads"][head], out_dir / f"confusion_{head}.png")
             )
+    calibration = metrics.get("calibration")
+    if calibration:
+        for head in HEADS:
+            path = out_dir / f"reliability_{head}.png"
+            written.append(reliability_chart(head, calibration, path))
+        if calibration.get("curve") or calibration.get("validation_curve"):
+            written.append(recall_chart(calibration, out_dir / "recall_false_alarms.png"))
     return written

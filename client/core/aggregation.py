@@ -19,15 +19,22 @@ Rules, for a narrative of chunks c = 1..n with per-head softmax distributions p_
    one of `review_bands` (default only "low"); `review_triggers` names those heads.
 5. Priority escalation. Severity comes from the model's `priority_severity.json`
    (`least_to_most_severe`, optional `escalation_threshold`, default 0.5), never from
-   label names. A chunk whose own priority argmax is the most severe level with
-   probability >= threshold escalates the case: the case priority becomes that level,
-   and the result names the triggering chunk (the most confident one, the first on a
+   label names; a version's `calibration.json` replaces the threshold with the operating
+   point chosen on validation for a target recall. A chunk whose probability of the most
+   severe level is >= threshold escalates the case, whether or not that level is the chunk's
+   argmax (a threshold below 0.5 is how a calibrated operating point catches urgent cases
+   told in calm words; at 0.5 and above it implies the argmax): the case priority becomes
+   that level, and the result names the triggering chunk (the most confident one, the first on a
    tie) and its probability. The priority confidence stays the case-level probability
    of the reported level, so an escalation the vote does not support lands in the
    low band and therefore in review. Without a severity file escalation is disabled
    and the result says so.
 6. Per-chunk predictions: each chunk's own argmax label and probability per head
    (sub unrestricted), for the optional `chunk_predictions` field.
+
+With a calibration (`helpline_model.calibration`), `aggregate_logits` divides each head's
+chunk logits by the head's temperature before the softmax, so every rule above (vote, bands,
+review, escalation) works on calibrated probabilities.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpline_model.calibration import Calibration, scaled
 from helpline_model.layout import HEADS, SEVERITY_FILE, SUB_TO_MAIN_FILE, Labels
 
 BANDS: tuple[str, ...] = ("high", "medium", "low")
@@ -289,7 +297,7 @@ def _escalation(
     severity.check_labels(priority_labels)
     top = list(priority_labels).index(severity.most_severe)
     confidence = chunk_probs[:, top]
-    fired = (chunk_probs.argmax(axis=1) == top) & (confidence >= severity.escalation_threshold)
+    fired = confidence >= severity.escalation_threshold
     common = {
         "enabled": True,
         "voted_level": voted_level,
@@ -407,9 +415,11 @@ def aggregate_logits(
     sub_to_main: Mapping[str, str] | None = None,
     severity: Severity | None = None,
     config: AggregationConfig | None = None,
+    calibration: Calibration | None = None,
 ) -> CaseResult:
-    """`aggregate` on raw model outputs `{head: (n_chunks, n_labels) logits}`."""
-    probabilities = {head: softmax(values) for head, values in logits.items()}
+    """`aggregate` on raw model outputs `{head: (n_chunks, n_labels) logits}`, each head's
+    logits divided by its temperature first when a calibration is given."""
+    probabilities = {head: softmax(values) for head, values in scaled(logits, calibration).items()}
     return aggregate(
         probabilities,
         token_counts,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from client.core.aggregation import Severity, check_sub_to_main, load_severity, load_sub_to_main
 from client.core.tokenization import NarrativeTokenizer
+from helpline_model.calibration import Calibration, load_calibration
 from helpline_model.layout import METADATA_FILE, Labels, load_labels
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,9 @@ class ModelBundle:
     severity: Severity | None
     metadata: dict
     max_length: int
+    # calibration.json: per-head temperatures and the escalation operating point; None =
+    # served uncalibrated (temperature 1, the severity file's threshold).
+    calibration: Calibration | None = None
 
     @classmethod
     def load(cls, repository: Path, name: str, version: str) -> ModelBundle:
@@ -41,8 +46,10 @@ class ModelBundle:
         if sub_to_main is not None:
             check_sub_to_main(sub_to_main, labels)
         severity = load_severity(folder)
+        calibration = load_calibration(folder)
         if severity is not None:
             severity.check_labels(labels.priority)
+            severity = with_operating_point(severity, calibration)
         else:
             # Served, but no case will ever escalate: operators must hear of it.
             log.warning(
@@ -61,4 +68,19 @@ class ModelBundle:
             severity=severity,
             metadata=metadata,
             max_length=int(metadata.get("max_length", 512)),
+            calibration=calibration,
         )
+
+
+def with_operating_point(severity: Severity, calibration: Calibration | None) -> Severity:
+    """The calibrated operating point replaces the severity file's threshold (a gateway's
+    TRIAGE_ESCALATION_THRESHOLD still overrides both)."""
+    point = calibration.escalation if calibration else None
+    if point is None:
+        return severity
+    if calibration.level is not None and calibration.level != severity.most_severe:
+        raise ValueError(
+            f"calibration.json chose its threshold for level {calibration.level!r}, but the "
+            f"most severe level is {severity.most_severe!r}"
+        )
+    return dataclasses.replace(severity, escalation_threshold=point.threshold)

@@ -418,6 +418,7 @@ class ClassifierService:
                 high_above=self.settings.band_high_above,
                 medium_from=self.settings.band_medium_from,
             ),
+            calibration=bundle.calibration,
         )
 
     async def infer_chunks(

@@ -59,7 +59,8 @@ class GatewaySettings(BaseSettings):
     top_k: int = 3
     band_high_above: float = 0.85
     band_medium_from: float = 0.60
-    escalation_threshold: float = -1.0  # < 0: use the value shipped with the model
+    # < 0: the version's own (its calibration.json operating point, else the severity file's).
+    escalation_threshold: float = -1.0
 
     request_timeout_s: float = 30.0
     max_body_bytes: int = 1_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from client.core.service import ChunkingPlan, Classification, ClassifierService
@@ -121,10 +122,42 @@ def escalation_state(service: ClassifierService) -> str:
     if severity is None:
         return DISABLED
     order = " < ".join(severity.least_to_most_severe)
+    point = bundle.calibration.escalation if bundle.calibration else None
+    chosen = ""
+    if point is not None and service.settings.escalation_threshold >= 0:
+        chosen = f"; TRIAGE_ESCALATION_THRESHOLD overrides the calibrated {point.threshold:.4g}"
+    elif point is not None:
+        chosen = f"; {point.describe()}"
     return (
         f"enabled (least to most severe: {order}; a chunk predicting "
         f"{severity.most_severe!r} with probability >= {severity.escalation_threshold:g} "
-        "escalates)"
+        f"escalates{chosen})"
+    )
+
+
+def calibration_info(service: ClassifierService) -> schemas.CalibrationInfo | None:
+    bundle = service.bundle
+    if bundle is None:
+        return None
+    calibration = bundle.calibration
+    point = calibration.escalation if calibration else None
+    if bundle.severity is None:
+        source = "none"
+    elif service.settings.escalation_threshold >= 0:
+        source = "TRIAGE_ESCALATION_THRESHOLD"
+    else:
+        source = "calibration.json" if point else "priority_severity.json"
+    if calibration is None:
+        state = "not calibrated (no calibration.json: temperature 1, the severity file's threshold)"
+    else:
+        state = "calibrated (temperatures fitted on validation" + (
+            f"; {point.describe()})" if point else "; no operating point)"
+        )
+    return schemas.CalibrationInfo(
+        state=state,
+        temperatures=dict(calibration.temperatures) if calibration else None,
+        operating_point=schemas.OperatingPointInfo(**dataclasses.asdict(point)) if point else None,
+        threshold_source=source,  # type: ignore[arg-type]
     )
 
 
@@ -165,6 +198,7 @@ def info_body(service: ClassifierService) -> schemas.InfoResponse:
             service.effective_severity(bundle).escalation_threshold if bundle and severity else None
         ),
         escalation=escalation_state(service),
+        calibration=calibration_info(service),
         limits={
             "max_body_bytes": settings.max_body_bytes,
             "max_narrative_chars": settings.max_narrative_chars,

@@ -210,6 +210,29 @@ class EndpointInfo(BaseModel):
     error: str | None
 
 
+class OperatingPointInfo(BaseModel):
+    target_recall: float
+    threshold: float
+    recall: float = Field(..., description="Most-severe recall reached on `split`.")
+    false_alarm_rate: float = Field(..., description="Share of other cases flagged on `split`.")
+    n_positive: int
+    n_negative: int
+    split: str
+
+
+class CalibrationInfo(BaseModel):
+    state: str = Field(
+        ...,
+        description="`calibrated (...)` or `not calibrated (...)` for a version without "
+        "calibration.json (temperature 1, the severity file's threshold).",
+    )
+    temperatures: dict[str, float] | None
+    operating_point: OperatingPointInfo | None
+    threshold_source: Literal[
+        "TRIAGE_ESCALATION_THRESHOLD", "calibration.json", "priority_severity.json", "none"
+    ]
+
+
 class InfoResponse(BaseModel):
     status: Literal["ready", "not_ready"]
     model_name: str
@@ -226,6 +249,7 @@ class InfoResponse(BaseModel):
         description="`enabled (...)` with the order and threshold, `disabled (no severity "
         "order)` when the served version ships none, or `unknown (...)` before a version loads.",
     )
+    calibration: CalibrationInfo | None = None
     limits: dict[str, int]
     endpoints: list[EndpointInfo]
 
