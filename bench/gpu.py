@@ -148,7 +148,7 @@ def gpu_config_text(
     max_batch: int,
     cache_dir: Path,
     *,
-    instances: int = 1,
+    instances: int = 2,
     allow_fallback: bool = False,
 ) -> str:
     """configs/gpu.pbtxt of one benchmarked model: the Python backend on a GPU provider,
@@ -196,11 +196,12 @@ input [
 output [
 {output_text}
 ]
-# The runner's process is a host process; ONNX Runtime places the model on the GPU.
+# The runner's process is a host process; ONNX Runtime places the model on the GPU. Two
+# instances by default: with one, a call sent right after the previous answer found the
+# instance still busy and waited ~500 ms now and then (measured on CPU with this Triton).
 instance_group [ {{ count: {instances} kind: KIND_CPU }} ]
 # No queue delay: the sweep sends one call at a time, which a delay would only lengthen, and
-# under load requests that queue while the instance is busy still reach it together. (A
-# delay together with priority levels also stalled some calls by ~500 ms in this Triton.)
+# under load requests that queue while an instance is busy still reach it together.
 dynamic_batching {{
   max_queue_delay_microseconds: 0
   priority_levels: 2
@@ -391,7 +392,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     run.add_argument("--calls", type=int, default=None, help="timed calls per sweep cell")
     run.add_argument("--duration-s", type=float, default=None, help="per gateway run, at most")
     run.add_argument("--workload-n", type=int, default=None, help="narratives (default 300)")
-    run.add_argument("--instances", type=int, default=1, help="runner instances per model")
+    run.add_argument("--instances", type=int, default=2, help="runner instances per model")
     run.add_argument(
         "--cpu-fallback",
         action="store_true",

@@ -55,12 +55,14 @@ def _param(config, key, default):
     return default if value in (None, "") else value
 
 
-def execution_providers(config, device_id=0):
+def execution_providers(config, device_id=0, instance=""):
     """ONNX Runtime's providers for the config's `execution_provider` parameter, best first.
 
     `tensorrt`: TensorRT in the config's `precision_mode` (FP16 or FP32) with its explicit
     shape profile; what TensorRT cannot take runs on CUDA, then CPU. `cuda`: CUDA, then CPU.
-    `cpu` (the default): CPU only, as the local runner always did."""
+    `cpu` (the default): CPU only, as the local runner always did. `instance` (the model
+    instance's name) gets its own engine cache folder: instances build their engines in
+    parallel at load, and two processes writing one cache file could leave a broken engine."""
     kind = _param(config, "execution_provider", "cpu")
     if kind not in EXECUTION_PROVIDERS:
         raise ValueError(f"execution_provider must be one of {EXECUTION_PROVIDERS}, not {kind!r}")
@@ -77,6 +79,8 @@ def execution_providers(config, device_id=0):
         value = _param(config, key, None)
         if value is not None:
             options[option] = value
+    if instance and "trt_engine_cache_path" in options:
+        options["trt_engine_cache_path"] = os.path.join(options["trt_engine_cache_path"], instance)
     # Caches only where a folder is named: building the engine takes minutes on a big model.
     for cache in ("engine", "timing"):
         if f"trt_{cache}_cache_path" in options:
@@ -125,7 +129,8 @@ class TritonPythonModel:
         # sharing the cores that core is taken from the instance that has work.
         spinning = _param(config, "allow_spinning", "1")
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
-        providers = execution_providers(config, int(args.get("model_instance_device_id") or 0))
+        device = int(args.get("model_instance_device_id") or 0)
+        providers = execution_providers(config, device, args.get("model_instance_name", ""))
         # On a GPU the rows run padded, as one batch per sequence length (execute_padded).
         self.padded = providers != ["CPUExecutionProvider"]
         if self.padded and hasattr(ort, "preload_dlls"):

@@ -256,6 +256,11 @@ def test_tensorrt_options_match_the_production_profile(tmp_path: Path) -> None:
     assert trt["device_id"] == "1" and cuda == {"device_id": "1"}
     assert trt["trt_engine_cache_enable"] == "True" and trt["trt_timing_cache_enable"] == "True"
     assert trt["trt_engine_cache_path"] == str(tmp_path / MODEL)
+    assert trt["trt_timing_cache_path"] == str(tmp_path)
+    # Each instance its own engine cache folder (they build in parallel at load).
+    (_, own), *_ = model.execution_providers(config, instance=f"{MODEL}_0_1")
+    assert own["trt_engine_cache_path"] == str(tmp_path / MODEL / f"{MODEL}_0_1")
+    assert config["instance_group"][0]["count"] == 2
     # The batch limit and the warm-up shapes stay inside the profile.
     assert config["max_batch_size"] == 64
     max_shape = profile["trt_profile_max_shapes"].split(",")[0].split(":")[1]
