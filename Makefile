@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint venv demo-model clean
+.PHONY: serve test lint venv demo-model clean bench-gpu
 
 $(STAMP): pyproject.toml
 	@echo ">> creating $(VENV) and installing the project (first run only)"
@@ -28,5 +28,27 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The GPU benchmark (bench/README.md): on a machine with an NVIDIA GPU, no Docker. The check
+# comes first and needs no environment: without a GPU it exits 2 with one line, before
+# anything is installed. .venv-gpu holds only the GPU wheels (bench/requirements-gpu.txt) and
+# sees .venv's packages after its own. BENCH_GPU_ARGS: options of `python -m bench.gpu run`.
+GPU_VENV := .venv-gpu
+GPU_PY := $(GPU_VENV)/bin/python
+GPU_STAMP := $(GPU_VENV)/.installed
+BENCH_GPU_ARGS ?=
+
+$(GPU_STAMP): $(STAMP) bench/requirements-gpu.txt
+	@echo ">> creating $(GPU_VENV): the GPU wheels over $(VENV)'s packages"
+	@test -x $(GPU_PY) || "$$($(PY) -c 'import sys; print(sys._base_executable)')" -m venv $(GPU_VENV)
+	$(GPU_PY) -m bench.gpu link "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+	$(GPU_PY) -m pip install --quiet --upgrade "pip>=24"
+	$(GPU_PY) -m pip install --progress-bar on -r bench/requirements-gpu.txt
+	@touch $(GPU_STAMP)
+
+bench-gpu:
+	@python3 -m bench.gpu check
+	@$(MAKE) --no-print-directory $(GPU_STAMP)
+	$(GPU_PY) -m bench.gpu run $(BENCH_GPU_ARGS)
+
 clean:
-	rm -rf $(VENV) artifacts
+	rm -rf $(VENV) $(GPU_VENV) artifacts

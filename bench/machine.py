@@ -17,13 +17,18 @@ is the CPU's maximum from cpufreq (what `lscpu` prints as "CPU max MHz") where t
 exposes it, else /proc/cpuinfo's "cpu MHz" (the current or, in most VMs, nominal clock);
 `clock_source` says which. Real sustained matmul speed is lower (clock under all-core AVX
 load, memory); `bench.flops.matmul_ceiling_gflops` measures numpy's.
+
+NVIDIA GPUs, where `nvidia-smi` is present: name, driver, memory and compute capability of
+each (`gpus`; empty on a machine without one), for the GPU benchmark (bench/gpu.py).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import asdict, dataclass
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 # cpuinfo flags that matter for this model's CPU paths, in report order.
@@ -39,6 +44,8 @@ ISA_FLAGS = (
     "amx_int8",
 )
 CPUFREQ_MAX = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+# nvidia-smi --query-gpu fields, in the order parse_nvidia_smi expects them.
+GPU_QUERY = ("name", "driver_version", "memory.total", "compute_cap")
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Machine:
     fp32_flops_per_cycle: int
     fp32_peak_basis: str
     fp32_peak_gflops: float | None
+    gpus: tuple[dict[str, object], ...] = field(default=())
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -64,10 +72,61 @@ class Machine:
         flags = ", ".join(name for name, present in self.isa.items() if present) or "none"
         clock = f"{self.clock_mhz:.0f} MHz ({self.clock_source})" if self.clock_mhz else "?"
         peak = f"{self.fp32_peak_gflops:.0f}" if self.fp32_peak_gflops else "?"
-        return (
+        line = (
             f"{self.cpu_model}: {self.physical_cores} cores / {self.logical_cpus} CPUs, "
             f"{clock}; ISA {flags}; fp32 peak {peak} GFLOP/s ({self.fp32_peak_basis})"
         )
+        return line + "".join(f"; GPU {gpu_summary(gpu)}" for gpu in self.gpus)
+
+
+def gpu_summary(gpu: dict[str, object]) -> str:
+    """One GPU in words: name, memory, compute capability, driver."""
+    memory = f", {gpu['memory_mib']} MiB" if gpu.get("memory_mib") else ""
+    capability = f", compute {gpu['compute_cap']}" if gpu.get("compute_cap") else ""
+    return f"{gpu['name']}{memory}{capability}, driver {gpu.get('driver') or '?'}"
+
+
+def parse_nvidia_smi(csv_text: str) -> tuple[dict[str, object], ...]:
+    """The GPUs in `nvidia-smi --query-gpu=<GPU_QUERY> --format=csv,noheader,nounits`
+    output, one line each; a field the driver does not know reads "[N/A]" or similar."""
+    found = []
+    for line in csv_text.splitlines():
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) != len(GPU_QUERY) or not fields[0]:
+            continue
+        name, driver, memory, capability = fields
+        known = [None if v.startswith("[") or v.upper() == "N/A" else v for v in fields]
+        found.append(
+            {
+                "name": name,
+                "driver": known[1],
+                "memory_mib": _int(memory) if known[2] else None,
+                "compute_cap": known[3] if known[3] else None,
+            }
+        )
+    return tuple(found)
+
+
+def nvidia_gpus(timeout_s: float = 10.0) -> tuple[dict[str, object], ...]:
+    """This machine's NVIDIA GPUs; none where nvidia-smi is absent or fails."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return ()
+    # Drivers before 510 know no compute_cap field and refuse the whole query.
+    for fields, tail in ((GPU_QUERY, ""), (GPU_QUERY[:-1], ", [N/A]")):
+        try:
+            done = subprocess.run(
+                [smi, f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return ()
+        if done.returncode == 0:
+            return parse_nvidia_smi("\n".join(f"{ln}{tail}" for ln in done.stdout.splitlines()))
+    return ()
 
 
 def _first_block(cpuinfo: str) -> dict[str, str]:
@@ -156,12 +215,14 @@ def _cpufreq_max_mhz() -> float | None:
 
 
 def this_machine() -> Machine:
-    """The machine this process runs on (the CPUs its affinity allows)."""
-    return describe(
+    """The machine this process runs on (the CPUs its affinity allows, its NVIDIA GPUs)."""
+    machine = describe(
         Path("/proc/cpuinfo").read_text(),
         logical_cpus=len(os.sched_getaffinity(0)),
         max_mhz=_cpufreq_max_mhz(),
     )
+    gpus = nvidia_gpus()
+    return Machine(**{**asdict(machine), "gpus": gpus}) if gpus else machine
 
 
 if __name__ == "__main__":

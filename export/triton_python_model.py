@@ -19,6 +19,12 @@ the longest is (bench.row_execution, "answer" times). Priority comes before leng
 scheduler takes high-priority requests (level 1) from its queue first, and a high request
 handed over together with low ones also runs first here.
 
+On a GPU (config parameter `execution_provider`: `cuda`, or `tensorrt` with the TensorRT
+accelerator's settings as config.pbtxt names them; bench/gpu.py writes such a config) the
+rows are not cut: a GPU computes a padded batch in one launch, and TensorRT's shape profile
+covers the gateway's buckets only. Requests of one execute call with the same sequence length
+run together as one batch. The default, `cpu`, is the runner described above.
+
 Never logs tensor contents: they are tokenised child-abuse narratives.
 """
 
@@ -31,11 +37,55 @@ import onnxruntime as ort
 import triton_python_backend_utils as pb_utils
 
 INPUTS = ("input_ids", "attention_mask")
+EXECUTION_PROVIDERS = ("cpu", "cuda", "tensorrt")
+# TensorRT accelerator settings read from the config, under the keys config.pbtxt's
+# `gpu_execution_accelerator` uses, and the TensorRT provider option each one sets.
+TENSORRT_PARAMETERS = {
+    "trt_profile_min_shapes": "trt_profile_min_shapes",
+    "trt_profile_opt_shapes": "trt_profile_opt_shapes",
+    "trt_profile_max_shapes": "trt_profile_max_shapes",
+    "max_workspace_size_bytes": "trt_max_workspace_size",
+    "trt_engine_cache_path": "trt_engine_cache_path",
+    "trt_timing_cache_path": "trt_timing_cache_path",
+}
 
 
 def _param(config, key, default):
     value = config.get("parameters", {}).get(key, {}).get("string_value")
     return default if value in (None, "") else value
+
+
+def execution_providers(config, device_id=0, instance=""):
+    """ONNX Runtime's providers for the config's `execution_provider` parameter, best first.
+
+    `tensorrt`: TensorRT in the config's `precision_mode` (FP16 or FP32) with its explicit
+    shape profile; what TensorRT cannot take runs on CUDA, then CPU. `cuda`: CUDA, then CPU.
+    `cpu` (the default): CPU only, as the local runner always did. `instance` (the model
+    instance's name) gets its own engine cache folder: instances build their engines in
+    parallel at load, and two processes writing one cache file could leave a broken engine."""
+    kind = _param(config, "execution_provider", "cpu")
+    if kind not in EXECUTION_PROVIDERS:
+        raise ValueError(f"execution_provider must be one of {EXECUTION_PROVIDERS}, not {kind!r}")
+    if kind == "cpu":
+        return ["CPUExecutionProvider"]
+    cuda = ("CUDAExecutionProvider", {"device_id": str(device_id)})
+    if kind == "cuda":
+        return [cuda, "CPUExecutionProvider"]
+    precision = _param(config, "precision_mode", "FP16").upper()
+    if precision not in ("FP16", "FP32"):
+        raise ValueError(f"precision_mode must be FP16 or FP32, not {precision!r}")
+    options = {"device_id": str(device_id), "trt_fp16_enable": str(precision == "FP16")}
+    for key, option in TENSORRT_PARAMETERS.items():
+        value = _param(config, key, None)
+        if value is not None:
+            options[option] = value
+    if instance and "trt_engine_cache_path" in options:
+        options["trt_engine_cache_path"] = os.path.join(options["trt_engine_cache_path"], instance)
+    # Caches only where a folder is named: building the engine takes minutes on a big model.
+    for cache in ("engine", "timing"):
+        if f"trt_{cache}_cache_path" in options:
+            options[f"trt_{cache}_cache_enable"] = "True"
+    return [("TensorrtExecutionProvider", options), cuda, "CPUExecutionProvider"]
 
 
 def _real_length(mask_row):
@@ -79,9 +129,29 @@ class TritonPythonModel:
         # sharing the cores that core is taken from the instance that has work.
         spinning = _param(config, "allow_spinning", "1")
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+        device = int(args.get("model_instance_device_id") or 0)
+        providers = execution_providers(config, device, args.get("model_instance_name", ""))
+        # On a GPU the rows run padded, as one batch per sequence length (execute_padded).
+        self.padded = providers != ["CPUExecutionProvider"]
+        if self.padded and hasattr(ort, "preload_dlls"):
+            # onnxruntime-gpu finds CUDA and cuDNN from NVIDIA's pip wheels this way; where it
+            # cannot, the provider check below says so.
+            try:
+                ort.preload_dlls()
+            except Exception as exc:  # noqa: BLE001 - only a missed shortcut
+                pb_utils.Logger.log_warn(f"preload_dlls failed: {type(exc).__name__}")
         self.session = ort.InferenceSession(
-            os.path.join(version_dir, "model.onnx"), options, providers=["CPUExecutionProvider"]
+            os.path.join(version_dir, "model.onnx"), options, providers=providers
         )
+        if self.padded:
+            # ONNX Runtime drops a provider it cannot load with only a warning; a GPU model
+            # silently running on CPU must not load (unless asked for: bench/gpu.py's
+            # --cpu-fallback, a check of the machinery on a machine without a GPU).
+            wanted, active = providers[0][0], self.session.get_providers()
+            if wanted not in active and _param(config, "allow_provider_fallback", "0") != "1":
+                raise RuntimeError(f"{wanted} could not be loaded; ONNX Runtime has {active}")
+            pb_utils.Logger.log_info(f"execution providers: {', '.join(active)}")
+        self.max_rows = max(1, int(config.get("max_batch_size") or 1))
         self.output_names = [output["name"] for output in config["output"]]
         self.vocab_size = int(_param(config, "vocab_size", "30522"))
         # What Triton uses for a request that names no priority (0 = none configured).
@@ -122,6 +192,48 @@ class TritonPythonModel:
             for name, head in zip(self.output_names, zip(*outputs, strict=True), strict=True)
         ]
         return pb_utils.InferenceResponse(output_tensors=tensors)
+
+    def _execute_padded(self, requests):
+        """GPU: the rows as sent (padded to the bucket), requests of the same sequence length
+        concatenated and run together, at most max_batch_size rows per run."""
+        groups = {}
+        for request in requests:
+            sender = request.get_response_sender()
+            try:
+                ids = pb_utils.get_input_tensor_by_name(request, "input_ids").as_numpy()
+                mask = pb_utils.get_input_tensor_by_name(request, "attention_mask").as_numpy()
+                problem = self._check(ids, mask)
+            except Exception as exc:  # noqa: BLE001 - answered as this request's error
+                problem = f"unreadable request: {type(exc).__name__}"
+            if problem:
+                _send(sender, pb_utils.InferenceResponse(error=pb_utils.TritonError(problem)))
+                continue
+            groups.setdefault(ids.shape[1], []).append((sender, ids, mask))
+        for group in groups.values():
+            ids = np.concatenate([g[1] for g in group])
+            mask = np.concatenate([g[2] for g in group])
+            try:
+                heads = [[] for _ in self.output_names]
+                for start in range(0, len(ids), self.max_rows):
+                    part = slice(start, start + self.max_rows)
+                    for head, out in zip(heads, self._run_row(ids[part], mask[part]), strict=True):
+                        head.append(out)
+                heads = [np.concatenate(head).astype(np.float32, copy=False) for head in heads]
+            except Exception as exc:  # noqa: BLE001 - every request of the group is answered
+                error = pb_utils.TritonError(f"inference failed: {type(exc).__name__}")
+                for sender, _, _ in group:
+                    _send(sender, pb_utils.InferenceResponse(error=error))
+                continue
+            start = 0
+            for sender, rows, _ in group:
+                end = start + len(rows)
+                tensors = [
+                    pb_utils.Tensor(name, head[start:end])
+                    for name, head in zip(self.output_names, heads, strict=True)
+                ]
+                _send(sender, pb_utils.InferenceResponse(output_tensors=tensors))
+                start = end
+        return None
 
     def execute(self, requests):
         """Answers through each request's response sender, as soon as its own rows are done
