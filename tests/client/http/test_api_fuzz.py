@@ -21,7 +21,7 @@ from conftest import GatewayProcess
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
-OPENAPI = ROOT / "client" / "openapi.json"
+OPENAPI = ROOT / "client" / "http" / "openapi.json"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EXAMPLES_PER_OPERATION = 25
 RUN_TIMEOUT_S = 75  # about 20 s on a 2-core runner; a hang fails instead of stalling CI
@@ -32,17 +32,11 @@ PHASES = ("Coverage", "Fuzzing", "Stateful")
 def fuzz_gateway(triton, model_repository, tmp_path_factory) -> Iterator[GatewayProcess]:
     """Its own gateway: the run opens many streaming sessions that must not count against
     the shared gateway's session cap."""
-    process = GatewayProcess(
-        triton.grpc_url,
-        model_repository,
-        tmp_path_factory.mktemp("fuzz-gateway") / "gateway.log",
-        TRIAGE_LOG_LEVEL="WARNING",
-    )
-    try:
-        process.wait_ready()
+    log_file = tmp_path_factory.mktemp("fuzz-gateway") / "gateway.log"
+    with GatewayProcess.running(
+        triton.grpc_url, model_repository, log_file, TRIAGE_LOG_LEVEL="WARNING"
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_schemathesis_finds_no_failure(fuzz_gateway, tmp_path) -> None:
