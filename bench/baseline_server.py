@@ -1,4 +1,4 @@
-"""Today's serving path, reproduced only to be measured against (never deploy it).
+"""The legacy serving path, reproduced only to be measured against (never deploy it).
 
 What the service this project replaces does (shared/reference/production-model.md), kept:
 FastAPI, PyTorch fp32 eager, one worker, each chunk run alone (batch size 1) and padded to
@@ -11,7 +11,7 @@ chunker, so both sides run the same number of chunks per narrative. Same decodin
 project's aggregation rule, so answers can be compared across the two (its cost is well
 under a millisecond).
 
-Left out, so this baseline is faster than today's service and our speed-ups are
+Left out, so this baseline is faster than the legacy service and our speed-ups are
 understated: building a tokenizer per request, tokenizing twice, the quadratic chunker,
 emptying the GPU cache after every call.
 
@@ -79,7 +79,7 @@ class BaselineModel:
             self.overlap,
             self.tokenizer.cls_id,
             self.tokenizer.sep_id,
-            balanced=False,  # today's chunker fills each chunk
+            balanced=False,  # the legacy chunker fills each chunk
         )
 
     def run_chunk(self, chunk: Chunk) -> list[np.ndarray]:
@@ -124,7 +124,7 @@ class BaselineModel:
 
 def create_app(checkpoint_dir: Path) -> FastAPI:
     model = BaselineModel(checkpoint_dir)
-    app = FastAPI(title="baseline (today's serving path)")
+    app = FastAPI(title="baseline (the legacy serving path)")
 
     @app.get("/livez")
     async def livez() -> dict:
@@ -141,7 +141,7 @@ def create_app(checkpoint_dir: Path) -> FastAPI:
             text = body.get("narrative") or body.get("text_transcript")
         if not isinstance(text, str) or not text.strip():
             return _error(400, "EMPTY_NARRATIVE", "narrative is empty")
-        # Deliberately blocking inside `async def`, as today's single worker does: one
+        # Deliberately blocking inside `async def`, as the legacy service's single worker does: one
         # narrative at a time, its chunks one after another.
         return model.classify(text)
 
@@ -149,7 +149,7 @@ def create_app(checkpoint_dir: Path) -> FastAPI:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Today's serving path (benchmark baseline).")
+    parser = argparse.ArgumentParser(description="The legacy serving path (benchmark baseline).")
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8124)

@@ -1,4 +1,4 @@
-"""Today's serving path vs our stack, side by side in one run, over several concurrencies.
+"""The legacy serving path vs our stack, side by side in one run, over several concurrencies.
 
     python -m bench.compare --concurrency 1,4,16 --duration-s 30 [--checkpoint DIR]
 
@@ -514,7 +514,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
         random_weights = args.checkpoint is None
         checkpoint = args.checkpoint or random_checkpoint(work / "checkpoint", config.model_dims)
         dims = ModelDims.from_checkpoint(checkpoint)
-        # Today's service chunks at the position table's length; our gateway at the length
+        # The legacy service chunks at the position table's length; our gateway at the length
         # the model was trained on, when training_info.json says (export/pipeline.py).
         max_length = int(
             json.loads((checkpoint / "config.json").read_text())["max_position_embeddings"]
@@ -646,8 +646,8 @@ def notes(report: dict, random_weights: bool, quick: bool) -> list[str]:
             "again on the trained checkpoint."
         )
     found.append(
-        "The baseline leaves out today's per-request tokenizer construction, double "
-        "tokenization and quadratic chunker, so it is faster than today's service: the "
+        "The baseline leaves out the legacy service's per-request tokenizer construction, double "
+        "tokenization and quadratic chunker, so it is faster than the legacy service: the "
         "ratios understate our gain."
     )
     found.append(

@@ -274,7 +274,7 @@ def render_markdown(report: Mapping[str, object]) -> str:
     host, model, wl = report["host"], report["model"], report["workload"]
     ceiling = report["ceiling"]
     lines = [
-        f"# Serving benchmark: today's path vs Triton stack ({report['created_at']})",
+        f"# Serving benchmark: the legacy path vs Triton stack ({report['created_at']})",
         "",
         f"Command: `{report['command']}`",
         "",
@@ -303,7 +303,7 @@ def render_markdown(report: Mapping[str, object]) -> str:
         f"{wl['chunks_per_narrative']} chunks per narrative, share by chunk count "
         f"{wl['share_by_chunks']}; buckets {wl['share_by_bucket']}.",
         "",
-        "Sides: **baseline** = today's path (FastAPI + PyTorch fp32 eager, one worker, every "
+        "Sides: **baseline** = the legacy path (FastAPI + PyTorch fp32 eager, one worker, every "
         "chunk padded to 512, batch size 1, chunks one after another); **fp32** / **int8** = "
         "gateway + Triton (Python backend + ONNX Runtime) serving the fp32-opt / "
         f"{report['export']['int8']['precision']} export, "

@@ -49,7 +49,7 @@ class WorkItem:
     n_tokens: int  # wordpieces, specials excluded
     chunk_lengths: tuple[int, ...]  # ids per chunk, [CLS]/[SEP] included
     bucket: int  # padded length of every chunk of this narrative on our stack
-    # Today's service: greedy chunks of the checkpoint's full length (empty: as ours).
+    # The legacy service: greedy chunks of the checkpoint's full length (empty: as ours).
     baseline_chunk_lengths: tuple[int, ...] = ()
 
     @property
@@ -164,7 +164,7 @@ def build_workload(
     plan: ChunkPlan | None = None,
     baseline_plan: ChunkPlan | None = None,
 ) -> tuple[list[WorkItem], str]:
-    """`plan`: how our gateway chunks; `baseline_plan`: how today's service does, when that
+    """`plan`: how our gateway chunks; `baseline_plan`: how the legacy service does, when that
     differs (a model served at a shorter trained length than its position table)."""
     rows, source = generate_narratives(n, seed)
     tokenizer = NarrativeTokenizer(tokenizer_dir)
@@ -229,7 +229,7 @@ def padding_ratio(items: Sequence[WorkItem], fixed_length: int | None = None) ->
     """Padded tokens sent to the model / real tokens ([CLS]/[SEP] count as real).
 
     `fixed_length=None`: every chunk padded to its narrative's bucket (our stack);
-    otherwise today's chunks, every one padded to `fixed_length` (today's service: 512).
+    otherwise the legacy service's chunks, every one padded to `fixed_length` (there: 512).
     """
     if fixed_length is not None:
         real = sum(sum(item.baseline_chunks) for item in items)

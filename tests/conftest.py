@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -136,16 +137,31 @@ class GatewayProcess:
             self.process.wait(30)
         self._log.close()
 
+    @classmethod
+    @contextmanager
+    def running(
+        cls,
+        triton_url: str,
+        repository: Path,
+        log_file: Path,
+        *,
+        wait_path: str = "/readyz",
+        **env: str,
+    ) -> Iterator[GatewayProcess]:
+        """Started and answering `wait_path` (`/livez` for a gateway whose Triton is down);
+        stopped on leaving, whatever happened."""
+        process = cls(triton_url, repository, log_file, **env)
+        try:
+            process.wait_ready(path=wait_path)
+            yield process
+        finally:
+            process.stop()
+
 
 @pytest.fixture(scope="session")
 def gateway(
     triton: LocalTriton, model_repository: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[GatewayProcess]:
-    process = GatewayProcess(
-        triton.grpc_url, model_repository, tmp_path_factory.mktemp("gateway-logs") / "gateway.log"
-    )
-    try:
-        process.wait_ready()
+    log_file = tmp_path_factory.mktemp("gateway-logs") / "gateway.log"
+    with GatewayProcess.running(triton.grpc_url, model_repository, log_file) as process:
         yield process
-    finally:
-        process.stop()

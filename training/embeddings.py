@@ -1,6 +1,6 @@
 """Category embeddings: one vector per label of every head, from the model's encoder.
 
-Today's trainer saved the priority head's logits as "category embeddings" (3 numbers per
+The legacy trainer saved the priority head's logits as "category embeddings" (3 numbers per
 narrative, meaningless for categories). Here a category's vector lives in the space the
 heads read, `model.pooled` = ReLU(pre_classifier([CLS])):
 
@@ -106,7 +106,7 @@ class CategoryEmbeddings:
         vectors = np.load(folder / EMBEDDINGS_FILE)
         rows = json.loads((folder / INDEX_FILE).read_text())
         if not isinstance(rows, dict) or not isinstance(rows.get("rows"), list):
-            # e.g. the files today's trainer wrote (priority logits, no row index).
+            # e.g. the files the legacy trainer wrote (priority logits, no row index).
             raise ValueError(f"{folder / INDEX_FILE} is not a category-embedding index")
         rows = rows["rows"]
         index = [{k: v for k, v in entry.items() if k != "row"} for entry in rows]

@@ -1,6 +1,6 @@
 """Fine-tune the four-head model and write it in the production checkpoint layout.
 
-What today's trainer got wrong and this one does on purpose:
+What the legacy service's trainer got wrong and this one does on purpose:
 * early stopping and model selection read the VALIDATION split only; the test split is
   evaluated once, at the end, for the registry;
 * texts keep their punctuation and case: the tokenizer's own normalizer is the only

@@ -1,17 +1,20 @@
-"""Request and response bodies of the REST API (one place; the OpenAPI document is built
-from these)."""
+"""Request and response bodies of the API, REST and live-call streaming (WebSocket events and
+messages too), in one place: the OpenAPI document is built from these."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StrictStr,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
@@ -254,8 +257,14 @@ class InfoResponse(BaseModel):
     endpoints: list[EndpointInfo]
 
 
+# The legacy service's words, kept for its clients: `implementable` means the model server is
+# up and the model version is not loaded yet (it can be, it is not); `blocked`: it cannot be.
+ModelState = Literal["ready", "implementable", "blocked"]
+VERSION_NOT_LOADED_YET: ModelState = "implementable"
+
+
 class ModelHealth(BaseModel):
-    state: Literal["ready", "implementable", "blocked"]
+    state: ModelState
     version: str | None
     detail: str | None
     escalation: str = Field(..., description="As in `/classifier/info`.")
@@ -264,3 +273,140 @@ class ModelHealth(BaseModel):
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"]
     models: dict[str, ModelHealth]
+
+
+# --- live-call streaming (client.http.routers.streaming) -----------------------------------
+
+
+class StreamStatsBody(BaseModel):
+    segments: int
+    chars: int
+    tokens: int
+    chunks_closed: int = Field(..., description="Chunk windows that can no longer change.")
+    chunks_tail: int = Field(..., description="Open tail windows in the latest update.")
+    chunks_inferred: int = Field(..., description="Windows this session sent to the model.")
+    chunks_reused: int = Field(..., description="Final windows taken from the session cache.")
+    inference_calls: int
+    padded_tokens_inferred: int
+
+
+class AlertEvent(BaseModel):
+    type: Literal["alert"] = "alert"
+    session_id: str
+    request_id: str
+    seq: int = Field(..., description="Segment that raised it; -1 when raised on close.")
+    chunk_index: int
+    chunk_closed: bool = Field(..., description="False: an interim window of the open tail.")
+    token_start: int
+    token_end: int
+    char_start: int
+    char_end: int
+    level: str
+    confidence: float
+    threshold: float
+    model_version: str
+    timestamp: str
+
+
+class UpdateEvent(BaseModel):
+    type: Literal["update"] = "update"
+    session_id: str
+    seq: int
+    result: ClassifyResponse
+    stats: StreamStatsBody
+
+
+class AckEvent(BaseModel):
+    type: Literal["ack"] = "ack"
+    session_id: str
+    seq: int
+    stats: StreamStatsBody
+
+
+class FinalEvent(BaseModel):
+    type: Literal["final"] = "final"
+    session_id: str
+    result: ClassifyResponse
+    alert: AlertEvent | None = Field(None, description="The session's alert, if any.")
+    stats: StreamStatsBody
+
+
+class SessionEvent(BaseModel):
+    type: Literal["session"] = "session"
+    session_id: str
+    request_id: str
+    include_chunks: bool
+    idle_timeout_s: float
+    max_chars: int
+
+
+class ErrorEvent(ErrorResponse):
+    type: Literal["error"] = "error"
+    http_status: int
+    retry_after_s: int | None = None
+
+
+class SessionCreateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    include_chunks: StrictBool = Field(False, description="Per-chunk predictions in results.")
+
+
+def _whole_number(value: object) -> object:
+    # JSON Schema's `integer` includes 3.0, so the API takes it too; 3.5, "3" and true are
+    # still refused by the strict integer after this.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+SegmentSeq = Annotated[StrictInt, Field(ge=0), BeforeValidator(_whole_number)]
+
+
+class SegmentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: StrictStr = Field(..., description="Appended verbatim to the transcript.")
+    seq: SegmentSeq | None = Field(
+        None, description="Number of segments sent before; a mismatch is refused (409)."
+    )
+
+
+class SegmentResponse(BaseModel):
+    session_id: str
+    seq: int
+    update: UpdateEvent | None = Field(None, description="Null when no window changed.")
+    alert: AlertEvent | None = Field(None, description="Set when this segment raised it.")
+    stats: StreamStatsBody
+
+
+class SessionStateResponse(BaseModel):
+    session_id: str
+    request_id: str
+    include_chunks: bool
+    closed: bool = Field(..., description="Closed: POST .../close returns its final result.")
+    idle_s: float
+    latest: UpdateEvent | None
+    alert: AlertEvent | None
+    stats: StreamStatsBody
+
+
+class SegmentMessage(BaseModel):
+    """WebSocket: a transcript segment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["segment"]
+    text: StrictStr
+    seq: SegmentSeq | None = None
+
+
+class CloseMessage(BaseModel):
+    """WebSocket: end of the call; the server answers with `final`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["close"]
+
+
+STREAM_MESSAGE = TypeAdapter(Annotated[SegmentMessage | CloseMessage, Field(discriminator="type")])

@@ -26,8 +26,8 @@ class DrainingServer(uvicorn.Server):
     uvicorn's own graceful shutdown starts (stop accepting, finish in-flight requests,
     run the app's shutdown). A second signal skips the delay.
 
-    While draining every answer carries `Connection: close` (client/http/app.py), so no client
-    reuses a connection that is about to be closed. At shutdown uvicorn would also close
+    While draining every answer carries `Connection: close` (client/http/middleware.py), so no
+    client reuses a connection that is about to be closed. At shutdown uvicorn would also close
     connections it has accepted but not yet read a request from, and the kernel would
     reset those still queued for accept(): a client that just connected sees its request
     dropped. Here the queued ones are accepted before the listener closes, and every
@@ -126,7 +126,7 @@ def run_gateway(settings: GatewaySettings, app: FastAPI | None = None) -> None:
         ws_max_size=settings.stream_max_message_bytes,
         # Shutdown waits for requests in flight, at most one request deadline.
         timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
-        # Requests are bounded by the app (client/http/app.py RequestLimitMiddleware), not by
+        # Requests are bounded by the app (client/http/middleware.py RequestLimitMiddleware), not by
         # uvicorn's `limit_concurrency`: that one counts idle keep-alive connections too (a
         # balancer's pool could exhaust it) and answers outside the API's error shape.
         backlog=settings.backlog,

@@ -55,7 +55,7 @@ def test_one_encoder_vector_per_label(checkpoint) -> None:
         logits = [out[0].numpy() for out in checkpoint.model(ids, torch.ones_like(ids))]
     vector = embeddings.vector("sub", "Sexual Abuse")
     np.testing.assert_allclose(vector, pooled, rtol=1e-5, atol=1e-6)
-    # Not what today's trainer saved: the (3-wide) priority logits, or any head's logits.
+    # Not what the legacy trainer saved: the (3-wide) priority logits, or any head's logits.
     for head_logits in logits:
         assert head_logits.shape != vector.shape or not np.allclose(head_logits, vector)
     assert dim != len(checkpoint.labels.priority)

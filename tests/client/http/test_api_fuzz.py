@@ -32,17 +32,11 @@ PHASES = ("Coverage", "Fuzzing", "Stateful")
 def fuzz_gateway(triton, model_repository, tmp_path_factory) -> Iterator[GatewayProcess]:
     """Its own gateway: the run opens many streaming sessions that must not count against
     the shared gateway's session cap."""
-    process = GatewayProcess(
-        triton.grpc_url,
-        model_repository,
-        tmp_path_factory.mktemp("fuzz-gateway") / "gateway.log",
-        TRIAGE_LOG_LEVEL="WARNING",
-    )
-    try:
-        process.wait_ready()
+    log_file = tmp_path_factory.mktemp("fuzz-gateway") / "gateway.log"
+    with GatewayProcess.running(
+        triton.grpc_url, model_repository, log_file, TRIAGE_LOG_LEVEL="WARNING"
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_schemathesis_finds_no_failure(fuzz_gateway, tmp_path) -> None:

@@ -16,18 +16,14 @@ TEXT = {"narrative": "A boy said his teacher beats him at school."}
 
 @pytest.fixture(scope="module")
 def guarded_gateway(triton: LocalTriton, model_repository: Path, tmp_path_factory):
-    gateway = GatewayProcess(
+    with GatewayProcess.running(
         triton.grpc_url,
         model_repository,
         tmp_path_factory.mktemp("guarded") / "gateway.log",
         TRIAGE_API_KEYS="key-one,key-two",
         TRIAGE_MAX_IN_FLIGHT="1",
-    )
-    try:
-        gateway.wait_ready()
+    ) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
 
 
 def test_api_key_required_when_configured(guarded_gateway) -> None:

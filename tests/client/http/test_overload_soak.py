@@ -114,18 +114,14 @@ async def open_loop(url: str, rate: float, seconds: float) -> list[tuple[str, fl
 
 @pytest.fixture(scope="module")
 def limited_gateway(triton: LocalTriton, model_repository: Path, tmp_path_factory):
-    gateway = GatewayProcess(
+    with GatewayProcess.running(
         triton.grpc_url,
         model_repository,
         tmp_path_factory.mktemp("overload") / "gw.log",
         TRIAGE_MAX_IN_FLIGHT="8",
         TRIAGE_MAX_REQUESTS=str(MAX_REQUESTS),
-    )
-    try:
-        gateway.wait_ready()
+    ) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
 
 
 def server_latency_counts(url: str, le: str) -> tuple[float, float]:

@@ -21,11 +21,11 @@ from conftest import MODEL, GatewayProcess
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from client.sdk import cli
-from client.sdk.clients import (
+from client.sdk import (
     AsyncTriageClient,
     TriageAPIError,
     TriageClient,
+    cli,
     split_transcript,
 )
 
@@ -407,7 +407,7 @@ def strict_gateway(
     """Pinned to version 1, whose tiny random model gives every window the most severe
     priority ("3", p ~ 0.87 >= the 0.5 threshold): every window escalates. Version 2, which
     the default gateway serves, never does."""
-    process = GatewayProcess(
+    with GatewayProcess.running(
         triton.grpc_url,
         model_repository,
         tmp_path_factory.mktemp("strict-gateway") / "gateway.log",
@@ -418,12 +418,8 @@ def strict_gateway(
         TRIAGE_STREAM_MAX_SESSIONS="3",
         TRIAGE_STREAM_MAX_CHARS="20000",
         TRIAGE_API_KEYS=API_KEY,
-    )
-    try:
-        process.wait_ready()
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_alert_arrives_before_the_session_closes(strict_gateway, webhook) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from conftest import GatewayProcess, free_port
 
-from client.sdk.clients import (
+from client.sdk import (
     AsyncTriageClient,
     TriageAPIError,
     TriageClient,
@@ -199,16 +199,13 @@ def test_retry_decisions() -> None:
 @pytest.fixture(scope="module")
 def gateway_without_triton(model_repository: Path, tmp_path_factory) -> Iterator[GatewayProcess]:
     """A live gateway whose Triton is down: every classification answers 503 + Retry-After."""
-    process = GatewayProcess(
+    with GatewayProcess.running(
         f"127.0.0.1:{free_port()}",
         model_repository,
         tmp_path_factory.mktemp("gateway-down") / "gateway.log",
-    )
-    try:
-        process.wait_live()
+        wait_path="/livez",
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def count_503(url: str) -> float:
