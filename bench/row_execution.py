@@ -251,8 +251,8 @@ def compare(
     workers: int,
     lone_per_count: int = 5,
 ) -> dict[str, object]:
-    from export.pipeline import export_checkpoint, served_max_length
-    from helpline_model.checkpoint import load_checkpoint
+    from export.pipeline import export_checkpoint
+    from helpline_model.checkpoint import load_checkpoint, served_max_length
 
     max_length = served_max_length(load_checkpoint(str(checkpoint)))
     items = narratives(checkpoint, n, seed, max_length)

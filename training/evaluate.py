@@ -32,16 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from helpline_model.layout import HEADS, Labels, load_labels
+from helpline_model.layout import HEAD_FIELDS, HEADS, Labels, load_labels, trained_max_length
+from training.rows import load_rows
 
-# The gateway's response fields (and the evaluation rows' keys) per head.
-HEAD_FIELDS: dict[str, str] = {
-    "main": "main_category",
-    "sub": "sub_category",
-    "intervention": "intervention",
-    "priority": "priority",
-}
-TRAINING_INFO_FILE = "training_info.json"
 TOP_CONFUSED_PAIRS = 10
 
 Progress = Callable[[str], None]
@@ -169,15 +162,6 @@ def evaluate_rows(
 
 
 # --------------------------------------------------------------------------- predictions
-
-
-def trained_max_length(folder: Path) -> int | None:
-    """The max length the checkpoint was fine-tuned with, if it says so."""
-    path = Path(folder) / TRAINING_INFO_FILE
-    if not path.is_file():
-        return None
-    value = json.loads(path.read_text()).get("max_length")
-    return int(value) if value else None
 
 
 def _prediction(result) -> dict:
@@ -353,53 +337,6 @@ def predict_with_gateway(
             url, narratives, concurrency, batch_size, timeout_s, api_key, retries, progress
         )
     )
-
-
-# --------------------------------------------------------------------------- data
-
-
-def example_rows(examples: Sequence) -> list[dict]:
-    """`training.data.Example`s as evaluation rows (gateway keys, plus narrative and row)."""
-    return [
-        {
-            "narrative": e.narrative,
-            "row": e.row,
-            **{HEAD_FIELDS[h]: e.label(h) for h in HEADS},
-        }
-        for e in examples
-    ]
-
-
-def load_rows(path: Path, labels_dir: Path | None) -> tuple[list[dict], dict]:
-    """(rows, cleaning summary). With a model folder, labels are cleaned onto its vocabulary
-    exactly as for training; without one, rows are taken as they are (main_category needed)."""
-    from training.data import LabelVocabulary, load_dataset, read_records
-
-    if labels_dir is not None:
-        dataset = load_dataset(path, LabelVocabulary.from_checkpoint(labels_dir))
-        return example_rows(dataset.examples), dataset.report.to_dict()
-    rows, skipped = [], 0
-    for number, record in enumerate(read_records(path), 1):
-        values = {
-            "main_category": record.get("main_category"),
-            "sub_category": record.get("sub_category", record.get("category")),
-            "intervention": record.get("intervention"),
-            "priority": record.get("priority"),
-        }
-        narrative = record.get("narrative")
-        if not isinstance(narrative, str) or not narrative.strip() or None in values.values():
-            skipped += 1
-            continue
-        rows.append(
-            {"narrative": narrative, "row": number, **{k: str(v) for k, v in values.items()}}
-        )
-    # Same keys as `training.data.CleaningReport.to_dict`.
-    return rows, {
-        "source": str(path),
-        "read": len(rows) + skipped,
-        "kept": len(rows),
-        "rejected": skipped,
-    }
 
 
 # --------------------------------------------------------------------------- CLI

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from export.tiny import production_labels, production_sub_to_main
-from helpline_model.layout import HEADS, load_labels
+from helpline_model.layout import HEAD_FIELDS, HEADS, load_labels
 from training.evaluate import (
-    HEAD_FIELDS,
     compute_metrics,
     evaluate_rows,
     main,
