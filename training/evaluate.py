@@ -1,10 +1,10 @@
 """Evaluate a model on labelled narratives exactly as users get it.
 
 Two prediction sources, one set of metrics:
-* a checkpoint, run with PyTorch through the gateway's own tokenizer, chunker and
-  aggregation (`client.core.tokenization`, `client.core.chunking`,
-  `client.core.aggregation`), so the measured labels are the served labels, long narratives
-  included;
+* a checkpoint, run with PyTorch through the gateway's own classification pipeline
+  (`client.core.pipeline`: tokenizer, chunking, buckets, aggregation) with an in-process
+  runner (`helpline_model.torch_runner`), so the measured labels are the served labels,
+  long narratives included;
 * a running gateway, called over HTTP (`POST /classifier/classify/batch`).
 
 Metrics per head: accuracy, micro / macro / weighted F1, per-class precision / recall /
@@ -172,6 +172,39 @@ def _prediction(result) -> dict:
     return out
 
 
+def checkpoint_pipeline(
+    checkpoint_dir: str | Path,
+    max_length: int | None = None,
+    *,
+    overlap: int | None = None,
+    batch_size: int = 32,
+):  # -> client.core.pipeline.ClassificationPipeline
+    """The gateway's classification pipeline over this checkpoint in PyTorch fp32: same
+    tokenizer, chunking, buckets and aggregation (sub restricted to the main, severity
+    escalation), chunks of all narratives run in batches of up to `batch_size`."""
+    from client.core.pipeline import ClassificationPipeline
+    from helpline_model.checkpoint import load_checkpoint
+    from helpline_model.torch_runner import TorchRunner
+
+    checkpoint = load_checkpoint(checkpoint_dir)
+    if max_length is None:
+        max_length = trained_max_length(checkpoint.folder) or checkpoint.max_length
+    # Position embeddings beyond the model's size do not exist.
+    max_length = min(int(max_length), checkpoint.max_length)
+    return ClassificationPipeline.for_folder(
+        checkpoint.folder,
+        TorchRunner(checkpoint),
+        max_length=max_length,
+        overlap=-1 if overlap is None else overlap,
+        name="checkpoint",
+        pack_rows=batch_size,
+    )
+
+
+# Narratives per pipeline call: progress is reported between calls.
+_NARRATIVES_PER_STEP = 256
+
+
 def predict_with_checkpoint(
     checkpoint_dir: str | Path,
     narratives: Sequence[str],
@@ -181,74 +214,24 @@ def predict_with_checkpoint(
     batch_size: int = 32,
     progress: Progress = _quiet,
 ) -> list[dict]:
-    """Labels the gateway would return for a model exported from this checkpoint.
+    """Labels the gateway would return for a model exported from this checkpoint."""
+    from client.core.errors import InvalidInput
 
-    Same tokenizer, chunking rule and aggregation (sub restricted to the main, severity
-    escalation); inference is PyTorch fp32, batched over the chunks of all narratives.
-    """
-    import torch
-
-    from client.core.aggregation import aggregate_logits, load_severity, load_sub_to_main
-    from client.core.chunking import chunk_tokens, default_overlap
-    from client.core.tokenization import NarrativeTokenizer
-    from helpline_model.checkpoint import load_checkpoint
-
-    checkpoint = load_checkpoint(checkpoint_dir)
-    folder = checkpoint.folder
-    if max_length is None:
-        max_length = trained_max_length(folder) or checkpoint.max_length
-    # Position embeddings beyond the model's size do not exist.
-    max_length = min(int(max_length), checkpoint.max_length)
-    if overlap is None:
-        overlap = default_overlap(max_length)
-    tokenizer = NarrativeTokenizer(folder)
-    sub_to_main = load_sub_to_main(folder)
-    severity = load_severity(folder)
-
-    encoded = tokenizer.encode_batch(list(narratives))
-    chunks_of = []
-    for i, (text, tokens) in enumerate(zip(narratives, encoded, strict=True)):
-        chunks = chunk_tokens(tokens, text, max_length, overlap, tokenizer.cls_id, tokenizer.sep_id)
-        if not chunks:
-            raise ValueError(f"narrative {i} has no tokens (the gateway refuses it too)")
-        chunks_of.append(chunks)
-
-    flat = [(i, c) for i, chunks in enumerate(chunks_of) for c in chunks]
-    # Shortest first: batches of similar lengths pad little.
-    order = sorted(range(len(flat)), key=lambda k: flat[k][1].length)
-    logits = {head: [None] * len(flat) for head in HEADS}
-    model = checkpoint.model
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            width = max(flat[k][1].length for k in batch)
-            ids = torch.full((len(batch), width), tokenizer.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, k in enumerate(batch):
-                chunk_ids = torch.from_numpy(flat[k][1].input_ids)
-                ids[row, : len(chunk_ids)] = chunk_ids
-                mask[row, : len(chunk_ids)] = 1
-            outputs = model(ids, mask)
-            for head, out in zip(HEADS, outputs, strict=True):
-                values = out.float().numpy()
-                for row, k in enumerate(batch):
-                    logits[head][k] = values[row]
-            progress(f"  {min(start + batch_size, len(order))}/{len(order)} chunks")
-
+    pipeline = checkpoint_pipeline(
+        checkpoint_dir, max_length, overlap=overlap, batch_size=batch_size
+    )
     predictions = []
-    position = 0
-    for chunks in chunks_of:
-        span = range(position, position + len(chunks))
-        position += len(chunks)
-        result = aggregate_logits(
-            {head: np.stack([logits[head][k] for k in span]) for head in HEADS},
-            [c.token_count for c in chunks],
-            checkpoint.labels,
-            sub_to_main=sub_to_main,
-            severity=severity,
-        )
-        predictions.append(_prediction(result))
+    for start in range(0, len(narratives), _NARRATIVES_PER_STEP):
+        step = list(narratives[start : start + _NARRATIVES_PER_STEP])
+        try:
+            results = pipeline.classify_sync(step, request_id=f"evaluate-{start}")
+        except InvalidInput as exc:
+            stop = start + len(step) - 1
+            raise ValueError(
+                f"narratives {start}..{stop}: {exc.message} (the gateway refuses it too)"
+            ) from None
+        predictions.extend(_prediction(c.result) for c in results)
+        progress(f"  {len(predictions)}/{len(narratives)} narratives")
     return predictions
 
 

@@ -361,7 +361,7 @@ def create_app(
 
     def body_for(c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
         metrics.observe_classification(c)
-        return answer_body(service, c, include_chunks)
+        return answer_body(c, include_chunks)
 
     error_responses = {
         status: {"model": schemas.ErrorResponse} for status in (400, 413, 422, 429, 502, 503, 504)

@@ -213,7 +213,7 @@ class _Bodies:
         self.metrics = metrics
 
     def result(self, c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
-        return answer_body(self.service, c, include_chunks)
+        return answer_body(c, include_chunks)
 
     @staticmethod
     def stats(stats: StreamStats) -> StreamStatsBody:

@@ -65,7 +65,6 @@ import httpx
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from client.core.buckets import bucket_for
 from client.core.chunking import Chunk, sentence_starts
 from client.core.errors import (
     GatewayError,
@@ -74,12 +73,11 @@ from client.core.errors import (
     Overloaded,
     PayloadTooLarge,
 )
-from client.core.model_bundle import ModelBundle
+from client.core.pipeline import Classification, ClassificationPipeline, Priority, Timings
 from client.core.security import same_owner
-from client.core.service import ChunkingPlan, Classification, ClassifierService, Timings
+from client.core.service import ClassifierService
 from client.core.settings import GatewaySettings
 from client.core.tokenization import TokenizedText
-from client.triton.runner import Priority
 from helpline_model.layout import HEADS
 
 log = logging.getLogger("triage.streaming")
@@ -293,31 +291,25 @@ class StreamingSession:
         if self.final is not None:
             raise SessionClosed("the session is closed; close again for its final result")
 
-    def _model(self) -> tuple[ModelBundle, ChunkingPlan]:
-        bundle, plan = self.service.require_model()
-        if bundle.version != self._version:
+    def _model(self) -> ClassificationPipeline:
+        pipeline = self.service.require_pipeline()
+        if pipeline.version != self._version:
             # Logits of another version must not be mixed into this one's aggregate.
-            self._reset_model_state(bundle.version)
-        return bundle, plan
+            self._reset_model_state(pipeline.version)
+        return pipeline
 
     def _deadline(self) -> float:
         return time.monotonic() + self.settings.request_timeout_s
 
     async def _infer(
-        self,
-        bundle: ModelBundle,
-        plan: ChunkingPlan,
-        chunks: list[Chunk],
-        rid: str,
+        self, pipeline: ClassificationPipeline, chunks: list[Chunk], rid: str
     ) -> dict[bytes, Logits]:
         """Logits of `chunks` (distinct ids) in one admitted, batched Triton call."""
         if not chunks:
             return {}
         with self.service.admitted(1):
             # A live call is interactive: its windows go ahead of bulk work.
-            logits, bucket = await self.service.infer_chunks(
-                bundle, plan, chunks, rid, self._deadline(), Priority.HIGH
-            )
+            logits, bucket = await pipeline.infer(chunks, rid, self._deadline(), Priority.HIGH)
         self.stats.chunks_inferred += len(chunks)
         self.stats.inference_calls += 1
         self.stats.padded_tokens_inferred += len(chunks) * bucket
@@ -341,8 +333,7 @@ class StreamingSession:
 
     def _classification(
         self,
-        bundle: ModelBundle,
-        plan: ChunkingPlan,
+        pipeline: ClassificationPipeline,
         chunks: list[Chunk],
         logits: dict[bytes, Logits],
         n_tokens: int,
@@ -350,22 +341,13 @@ class StreamingSession:
     ) -> Classification:
         agg_started = time.perf_counter()
         stacked = {h: np.stack([logits[chunk_key(c)][h] for c in chunks]) for h in HEADS}
-        result = self.service.aggregate(bundle, stacked, chunks)
+        result = pipeline.aggregate(stacked, chunks)
         timings.aggregate_ms = (time.perf_counter() - agg_started) * 1000
-        return Classification(
-            request_id=self.request_id,
-            result=result,
-            chunks=list(chunks),
-            n_tokens=n_tokens,
-            bucket=bucket_for(chunks, plan.buckets),
-            timings=timings,
-            model_name=bundle.name,
-            model_version=bundle.version,
-        )
+        return pipeline.classification(self.request_id, result, chunks, n_tokens, timings)
 
     def _first_alert(
         self,
-        bundle: ModelBundle,
+        pipeline: ClassificationPipeline,
         chunks: list[Chunk],
         logits: dict[bytes, Logits],
         closed: int,
@@ -376,23 +358,23 @@ class StreamingSession:
         if self.alert is not None or not chunks:
             return None
         stacked = {h: np.stack([logits[chunk_key(c)][h] for c in chunks]) for h in HEADS}
-        escalation = self.service.aggregate(bundle, stacked, chunks).escalation
+        escalation = pipeline.aggregate(stacked, chunks).escalation
         if not escalation.escalated or escalation.chunk_index is None:
             return None
         position = escalation.chunk_index
         return self._make_alert(
-            bundle, chunks[position], position < closed, escalation.chunk_confidence, seq
+            pipeline, chunks[position], position < closed, escalation.chunk_confidence, seq
         )
 
     def _make_alert(
         self,
-        bundle: ModelBundle,
+        pipeline: ClassificationPipeline,
         chunk: Chunk,
         closed: bool,
         confidence: float | None,
         seq: int,
     ) -> Alert:
-        severity = self.service.effective_severity(bundle)
+        severity = pipeline.severity
         assert severity is not None  # an escalation implies a severity order
         self.alert = Alert(
             session_id=self.session_id,
@@ -407,7 +389,7 @@ class StreamingSession:
             level=severity.most_severe,
             confidence=float(confidence or 0.0),
             threshold=float(severity.escalation_threshold),
-            model_version=bundle.version,
+            model_version=pipeline.version,
             timestamp=now_iso(),
         )
         return self.alert
@@ -452,8 +434,8 @@ class StreamingSession:
 
     async def _step(self, text: str, seq: int) -> StepResult:
         started = time.perf_counter()
-        bundle, plan = self._model()
-        tokens = await asyncio.to_thread(bundle.tokenizer.encode, text)
+        pipeline = self._model()
+        tokens = await asyncio.to_thread(pipeline.bundle.tokenizer.encode, text)
         n_tokens, n_stable = len(tokens), stable_token_count(tokens, text)
         timings = Timings(tokenize_ms=(time.perf_counter() - started) * 1000)
         if n_stable < self._next_check and not self._tail_due(
@@ -463,8 +445,8 @@ class StreamingSession:
             return self._commit(text, seq, n_tokens)
 
         # Interim windows are greedy: a greedy chunk depends only on the text before it.
-        chunks = self.service.chunk(bundle, plan, tokens, text, balanced=False)
-        capacity = plan.max_length - 2
+        chunks = pipeline.chunk(tokens, text, balanced=False)
+        capacity = pipeline.plan.max_length - 2
         starts = sentence_starts(tokens.offsets, text) if n_tokens > capacity else [0]
         n_closed = closed_chunk_count(chunks, starts, n_stable, capacity)
         closed, tail = chunks[:n_closed], chunks[n_closed:]
@@ -480,7 +462,7 @@ class StreamingSession:
         new_closed = self._missing(closed)
         new_tail = self._missing(tail) if tail_due else []
         infer_started = time.perf_counter()
-        fresh = await self._infer(bundle, plan, new_closed + new_tail, f"{self.request_id}.{seq}")
+        fresh = await self._infer(pipeline, new_closed + new_tail, f"{self.request_id}.{seq}")
         timings.inference_ms = (time.perf_counter() - infer_started) * 1000
         if self.ended:
             raise SessionNotFound("the session has ended", field="session_id")
@@ -500,11 +482,13 @@ class StreamingSession:
         keep = {chunk_key(c) for c in self._closed + self._tail}
         self._cache = {k: v for k, v in self._cache.items() if k in keep}
 
-        alert = self._first_alert(bundle, new_closed + new_tail, self._cache, len(new_closed), seq)
+        alert = self._first_alert(
+            pipeline, new_closed + new_tail, self._cache, len(new_closed), seq
+        )
         update = None
         if (moved_on or tail_due) and (self._closed or self._tail):
             windows = self._closed + self._tail
-            update = self._classification(bundle, plan, windows, self._cache, n_tokens, timings)
+            update = self._classification(pipeline, windows, self._cache, n_tokens, timings)
             timings.total_ms = (time.perf_counter() - started) * 1000
             self.latest, self.latest_seq = update, seq
         self.stats.chunks_closed = len(self._closed)
@@ -542,20 +526,20 @@ class StreamingSession:
             raise NothingToClassify(
                 f"nothing to classify yet: {exc.message}", field="transcript"
             ) from None
-        bundle, plan = self._model()
-        tokens = await asyncio.to_thread(bundle.tokenizer.encode, text)
+        pipeline = self._model()
+        tokens = await asyncio.to_thread(pipeline.bundle.tokenizer.encode, text)
         timings = Timings(tokenize_ms=(time.perf_counter() - started) * 1000)
-        chunks = self.service.chunk(bundle, plan, tokens, text)
+        chunks = pipeline.chunk(tokens, text)
         if not chunks:
             raise NothingToClassify(
                 "nothing to classify yet: no text the model can read", field="transcript"
             )
         missing = self._missing(chunks)
         infer_started = time.perf_counter()
-        fresh = await self._infer(bundle, plan, missing, f"{self.request_id}.final")
+        fresh = await self._infer(pipeline, missing, f"{self.request_id}.final")
         timings.inference_ms = (time.perf_counter() - infer_started) * 1000
         logits = {**self._cache, **fresh}
-        final = self._classification(bundle, plan, chunks, logits, len(tokens), timings)
+        final = self._classification(pipeline, chunks, logits, len(tokens), timings)
         timings.total_ms = (time.perf_counter() - started) * 1000
         self.stats.chunks_reused += len(chunks) - len(missing)
         self.stats.chunks_closed = len(chunks)
@@ -565,7 +549,7 @@ class StreamingSession:
         escalation = final.result.escalation
         if self.alert is None and escalation.escalated and escalation.chunk_index is not None:
             chunk = chunks[escalation.chunk_index]
-            alert = self._make_alert(bundle, chunk, True, escalation.chunk_confidence, -1)
+            alert = self._make_alert(pipeline, chunk, True, escalation.chunk_confidence, -1)
         self.latest = final
         return final, alert
 
