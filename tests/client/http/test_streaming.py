@@ -21,11 +21,11 @@ from conftest import MODEL, GatewayProcess
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from client.sdk import cli
 from client.sdk.clients import (
     AsyncTriageClient,
     TriageAPIError,
     TriageClient,
-    cli,
     split_transcript,
 )
 
