@@ -79,6 +79,11 @@ class ChunkPlan:
         )
 
 
+def resolve(plan: ChunkPlan | ChunkingPlan) -> ChunkingPlan:
+    """Settings or an already resolved plan -> the plan."""
+    return plan.resolved() if isinstance(plan, ChunkPlan) else plan
+
+
 # --- narratives -----------------------------------------------------------------------------
 
 
@@ -124,11 +129,11 @@ def generate_narratives(n: int, seed: int) -> tuple[list[dict], str]:
 
 
 def narrative_chunks(
-    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan
+    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan | ChunkingPlan
 ) -> list[tuple[int, list[Chunk]]]:
     """(tokens, chunks) per text, exactly as the gateway cuts it: one batched tokenization,
     then the classification pipeline's chunking plan."""
-    resolved = plan.resolved()
+    resolved = resolve(plan)
     return [
         (len(tokens), resolved.chunk(tokens, text, tokenizer))
         for text, tokens in zip(texts, tokenizer.encode_batch(list(texts)), strict=True)
@@ -136,10 +141,10 @@ def narrative_chunks(
 
 
 def layout(
-    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan
+    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan | ChunkingPlan
 ) -> list[tuple[int, tuple[int, ...], int]]:
     """(tokens, chunk lengths, bucket) per text, exactly as the gateway cuts and pads it."""
-    resolved = plan.resolved()
+    resolved = resolve(plan)
     result = []
     for n_tokens, chunks in narrative_chunks(texts, tokenizer, plan):
         lengths = tuple(c.length for c in chunks)
@@ -152,8 +157,8 @@ def build_workload(
     n: int,
     seed: int,
     tokenizer_dir: Path,
-    plan: ChunkPlan | None = None,
-    baseline_plan: ChunkPlan | None = None,
+    plan: ChunkPlan | ChunkingPlan | None = None,
+    baseline_plan: ChunkPlan | ChunkingPlan | None = None,
 ) -> tuple[list[WorkItem], str]:
     """`plan`: how our gateway chunks; `baseline_plan`: how today's service does, when that
     differs (a model served at a shorter trained length than its position table)."""
