@@ -58,15 +58,9 @@ from client.core.settings import GatewaySettings
 from client.http import schemas
 from client.http.app import REQUEST_ID_HEADER, _request_id_from, error_response
 from client.http.responses import answer_body, now_iso
-from client.streaming.sessions import (
-    Alert,
-    SessionManager,
-    StepResult,
-    StreamingSession,
-    StreamMetrics,
-    StreamStats,
-    build_notifier,
-)
+from client.streaming.alerts import Alert, build_notifier
+from client.streaming.metrics import StreamMetrics
+from client.streaming.sessions import SessionManager, StepResult, StreamingSession, StreamStats
 
 # --- bodies and events ----------------------------------------------------------------------
 
