@@ -6,6 +6,7 @@ gateway) are compared in tests/export/test_onnx_runner.py."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,17 @@ def test_operator_escalation_threshold_replaces_the_shipped_one(bundle: ModelBun
     assert pipeline.severity is not None and pipeline.severity.escalation_threshold == 0.01
     default, _ = pipeline_of(bundle)
     assert default.severity == bundle.severity
+
+
+def test_the_response_body_comes_from_the_result_alone(bundle: ModelBundle) -> None:
+    from client.http.responses import answer_body
+
+    fallback = ModelBundle.from_folder(bundle.folder, "tiny", "6", max_length=32)
+    fallback = dataclasses.replace(fallback, metadata={"precision": "int8"})
+    pipeline, _ = pipeline_of(fallback)
+    (c,) = pipeline.classify_sync([LONG], "req")
+    body = answer_body(c, include_chunks=True)
+    info = body.model_info
+    assert (info.version, info.precision, info.max_length) == ("6", "int8", 32)
+    assert info.overlap == pipeline.plan.overlap and info.bucket == c.bucket
+    assert body.chunks_processed == len(c.chunks) == len(body.chunk_predictions or [])
