@@ -228,11 +228,6 @@ class ClassificationPipeline:
     ) -> list[Chunk]:
         return self.plan.chunk(tokens, narrative, self.bundle.tokenizer, balanced=balanced)
 
-    def prepare(self, narratives: Sequence[str]) -> list[tuple[TokenizedText, list[Chunk]]]:
-        """(tokens, chunks) per narrative, without running anything."""
-        encoded = self.tokenize(narratives)
-        return [(t, self.chunk(t, n)) for n, t in zip(narratives, encoded, strict=True)]
-
     def bucket(self, chunks: Sequence[Chunk]) -> int:
         return self.plan.bucket(chunks)
 
