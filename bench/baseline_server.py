@@ -6,10 +6,10 @@ the model length (512), the chunks of a narrative one after another, the model c
 the event loop so one narrative is classified at a time.
 
 Same weights as our stack: the production-format checkpoint loaded by
-`helpline_model.checkpoint.load_checkpoint`. Same chunks: the project's tokenizer and
-chunker, so both sides run the same number of chunks per narrative. Same decoding: the
-project's aggregation rule, so answers can be compared across the two (its cost is well
-under a millisecond).
+`helpline_model.checkpoint.load_checkpoint`. Same path: the project's classification pipeline
+(`client.core.pipeline`: tokenizer, chunker, aggregation rule) over a PyTorch runner
+(`helpline_model.torch_runner`), so both sides run the same number of chunks per narrative
+and answers can be compared across the two (the aggregation costs well under a millisecond).
 
 Left out, so this baseline is faster than the legacy service and our speed-ups are
 understated: building a tokenizer per request, tokenizing twice, the quadratic chunker,
@@ -26,17 +26,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import torch
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from client.core.aggregation import aggregate_logits, load_severity, load_sub_to_main
-from client.core.chunking import Chunk, chunk_tokens, default_overlap
-from client.core.tokenization import NarrativeTokenizer
+from client.core.errors import InvalidInput
+from client.core.pipeline import ClassificationPipeline
 from helpline_model.checkpoint import load_checkpoint
-from helpline_model.layout import HEADS
+from helpline_model.torch_runner import TorchRunner
 
 log = logging.getLogger("bench.baseline")
 
@@ -58,53 +56,28 @@ def _error(status: int, code: str, message: str) -> JSONResponse:
 
 
 class BaselineModel:
-    """The checkpoint in PyTorch fp32, run one padded chunk at a time."""
+    """The checkpoint in PyTorch fp32 through the project's classification pipeline, set up
+    as the legacy service runs: greedy chunks of the checkpoint's full length, each chunk run
+    alone (batch size 1) padded to that length, one after another."""
 
     def __init__(self, checkpoint_dir: Path) -> None:
         checkpoint = load_checkpoint(checkpoint_dir)
-        self.model = checkpoint.model.eval()
-        self.labels = checkpoint.labels
         self.max_length = checkpoint.max_length
-        self.overlap = default_overlap(self.max_length)
-        self.tokenizer = NarrativeTokenizer(checkpoint.folder)
-        self.sub_to_main = load_sub_to_main(checkpoint.folder)
-        self.severity = load_severity(checkpoint.folder)
-
-    def chunks(self, narrative: str) -> list[Chunk]:
-        tokens = self.tokenizer.encode(narrative)
-        return chunk_tokens(
-            tokens,
-            narrative,
-            self.max_length,
-            self.overlap,
-            self.tokenizer.cls_id,
-            self.tokenizer.sep_id,
+        self.pipeline = ClassificationPipeline.for_folder(
+            checkpoint.folder,
+            TorchRunner(checkpoint.model),
+            max_length=self.max_length,
             balanced=False,  # the legacy chunker fills each chunk
+            buckets=(self.max_length,),  # every chunk padded to the model length
+            name="baseline",
+            max_chunks_per_call=1,  # batch size 1
         )
 
-    def run_chunk(self, chunk: Chunk) -> list[np.ndarray]:
-        """One chunk, batch size 1, padded to max_length whatever its length."""
-        ids = torch.full((1, self.max_length), self.tokenizer.pad_id, dtype=torch.long)
-        mask = torch.zeros((1, self.max_length), dtype=torch.long)
-        ids[0, : chunk.length] = torch.from_numpy(chunk.input_ids)
-        mask[0, : chunk.length] = 1
-        with torch.inference_mode():
-            outputs = self.model(ids, mask)
-        return [o[0].numpy() for o in outputs]
-
-    def classify(self, narrative: str) -> dict:
+    async def classify(self, narrative: str) -> dict:
         started = time.perf_counter()
-        chunks = self.chunks(narrative)
-        per_chunk = [self.run_chunk(c) for c in chunks]  # one after another
-        logits = {h: np.stack([p[i] for p in per_chunk]) for i, h in enumerate(HEADS)}
-        result = aggregate_logits(
-            logits,
-            [c.token_count for c in chunks],
-            self.labels,
-            sub_to_main=self.sub_to_main,
-            severity=self.severity,
-        )
-        heads = result.heads
+        # The runner computes inline: the chunks run one after another, blocking the loop.
+        (c,) = await self.pipeline.classify_many([narrative], "baseline")
+        heads = c.result.heads
         return {
             "main_category": heads["main"].label,
             "sub_category": heads["sub"].label,
@@ -116,7 +89,7 @@ class BaselineModel:
                 "intervention": heads["intervention"].confidence,
                 "priority": heads["priority"].confidence,
             },
-            "chunks_processed": len(chunks),
+            "chunks_processed": len(c.chunks),
             "processing_time": time.perf_counter() - started,
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
         }
@@ -143,7 +116,10 @@ def create_app(checkpoint_dir: Path) -> FastAPI:
             return _error(400, "EMPTY_NARRATIVE", "narrative is empty")
         # Deliberately blocking inside `async def`, as the legacy service's single worker does: one
         # narrative at a time, its chunks one after another.
-        return model.classify(text)
+        try:
+            return await model.classify(text)
+        except InvalidInput as exc:
+            return _error(400, "EMPTY_NARRATIVE", exc.message)
 
     return app
 

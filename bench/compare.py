@@ -71,8 +71,8 @@ from bench.workload import (
 )
 from client.core.buckets import DEFAULT_BUCKETS
 from client.core.settings import GatewaySettings
-from export.pipeline import trained_max_length
 from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
+from helpline_model.layout import trained_max_length
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 VERSIONS = {"fp32": (1, "fp32-opt"), "int8": (2, "int8")}

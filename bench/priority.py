@@ -37,8 +37,9 @@ from bench.machine import this_machine
 from bench.processes import ServerProcess, start_gateway, start_triton
 from bench.workload import ChunkPlan, WorkItem, build_workload
 from client.core.buckets import DEFAULT_BUCKETS
-from export.pipeline import export_checkpoint, trained_max_length
+from export.pipeline import export_checkpoint
 from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
+from helpline_model.layout import trained_max_length
 
 BATCH_PATH = "/classifier/classify/batch"
 COMMITTED_LOCAL = PROJECT_ROOT / "model_repository" / DEFAULT_MODEL_NAME / "configs" / "local.pbtxt"

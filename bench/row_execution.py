@@ -47,7 +47,7 @@ import numpy as np
 
 from bench.machine import this_machine
 from bench.workload import ChunkPlan, generate_narratives, narrative_chunks
-from client.core.buckets import bucket_for, pad_batch
+from client.core.buckets import pad_batch
 from client.core.tokenization import NarrativeTokenizer
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -63,9 +63,10 @@ def narratives(checkpoint: Path, n: int, seed: int, max_length: int) -> list[Bat
     """Each narrative's chunks padded to its bucket, as the gateway sends them."""
     tokenizer = NarrativeTokenizer(checkpoint)
     rows, _ = generate_narratives(n, seed)
-    plan = ChunkPlan(max_length=max_length).resolved()
+    plan = ChunkPlan(max_length=max_length)
+    resolved = plan.resolved()
     return [
-        pad_batch(chunks, bucket_for(chunks, plan.buckets), tokenizer.pad_id)
+        pad_batch(chunks, resolved.bucket(chunks), tokenizer.pad_id)
         for _, chunks in narrative_chunks([r["narrative"] for r in rows], tokenizer, plan)
         if chunks
     ]
@@ -251,8 +252,8 @@ def compare(
     workers: int,
     lone_per_count: int = 5,
 ) -> dict[str, object]:
-    from export.pipeline import export_checkpoint, served_max_length
-    from helpline_model.checkpoint import load_checkpoint
+    from export.pipeline import export_checkpoint
+    from helpline_model.checkpoint import load_checkpoint, served_max_length
 
     max_length = served_max_length(load_checkpoint(str(checkpoint)))
     items = narratives(checkpoint, n, seed, max_length)

@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from client.core.buckets import DEFAULT_BUCKETS, check_buckets, choose_bucket
-from client.core.chunking import Chunk, chunk_tokens, default_overlap
+from client.core.buckets import DEFAULT_BUCKETS, choose_bucket
+from client.core.chunking import Chunk
+from client.core.pipeline import ChunkingPlan
 from client.core.tokenization import NarrativeTokenizer
 
 DEFAULT_N = 300
@@ -70,12 +71,17 @@ class ChunkPlan:
     buckets: tuple[int, ...] = DEFAULT_BUCKETS
     balanced: bool = True  # the gateway's default chunking (TRIAGE_CHUNKING=balanced)
 
-    def resolved(self) -> ChunkPlan:
-        overlap = self.overlap if self.overlap >= 0 else default_overlap(self.max_length)
-        buckets = check_buckets(self.buckets, self.max_length)
-        # As the gateway does: no bucket longer than the model length.
-        buckets = tuple(sorted({min(b, self.max_length) for b in buckets}))
-        return ChunkPlan(self.max_length, overlap, buckets, self.balanced)
+    def resolved(self) -> ChunkingPlan:
+        """The plan the gateway derives from these settings (no bucket longer than the
+        model length)."""
+        return ChunkingPlan.for_model(
+            self.max_length, overlap=self.overlap, buckets=self.buckets, balanced=self.balanced
+        )
+
+
+def resolve(plan: ChunkPlan | ChunkingPlan) -> ChunkingPlan:
+    """Settings or an already resolved plan -> the plan."""
+    return plan.resolved() if isinstance(plan, ChunkPlan) else plan
 
 
 # --- narratives -----------------------------------------------------------------------------
@@ -123,36 +129,26 @@ def generate_narratives(n: int, seed: int) -> tuple[list[dict], str]:
 
 
 def narrative_chunks(
-    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan
+    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan | ChunkingPlan
 ) -> list[tuple[int, list[Chunk]]]:
-    """(tokens, chunks) per text, exactly as the gateway cuts it."""
-    plan = plan.resolved()
+    """(tokens, chunks) per text, exactly as the gateway cuts it: one batched tokenization,
+    then the classification pipeline's chunking plan."""
+    resolved = resolve(plan)
     return [
-        (
-            len(tokens),
-            chunk_tokens(
-                tokens,
-                text,
-                plan.max_length,
-                plan.overlap,
-                tokenizer.cls_id,
-                tokenizer.sep_id,
-                balanced=plan.balanced,
-            ),
-        )
+        (len(tokens), resolved.chunk(tokens, text, tokenizer))
         for text, tokens in zip(texts, tokenizer.encode_batch(list(texts)), strict=True)
     ]
 
 
 def layout(
-    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan
+    texts: Sequence[str], tokenizer: NarrativeTokenizer, plan: ChunkPlan | ChunkingPlan
 ) -> list[tuple[int, tuple[int, ...], int]]:
     """(tokens, chunk lengths, bucket) per text, exactly as the gateway cuts and pads it."""
-    buckets = plan.resolved().buckets
+    resolved = resolve(plan)
     result = []
     for n_tokens, chunks in narrative_chunks(texts, tokenizer, plan):
         lengths = tuple(c.length for c in chunks)
-        bucket = choose_bucket(max(lengths), buckets) if lengths else 0
+        bucket = resolved.bucket(chunks) if chunks else 0
         result.append((n_tokens, lengths, bucket))
     return result
 
@@ -161,8 +157,8 @@ def build_workload(
     n: int,
     seed: int,
     tokenizer_dir: Path,
-    plan: ChunkPlan | None = None,
-    baseline_plan: ChunkPlan | None = None,
+    plan: ChunkPlan | ChunkingPlan | None = None,
+    baseline_plan: ChunkPlan | ChunkingPlan | None = None,
 ) -> tuple[list[WorkItem], str]:
     """`plan`: how our gateway chunks; `baseline_plan`: how the legacy service does, when that
     differs (a model served at a shorter trained length than its position table)."""

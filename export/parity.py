@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from export.onnx_runner import OrtRunner
 from helpline_model.checkpoint import Checkpoint
-from helpline_model.layout import HEADS, OUTPUT_NAMES
+from helpline_model.layout import HEADS
+from helpline_model.torch_runner import TorchRunner
 
 FP32_TOLERANCE = 1e-4
 # Precisions whose file holds fp32 weights, checked against FP32_TOLERANCE.
@@ -97,29 +98,7 @@ def text_batches(checkpoint: Checkpoint, texts: list[str], max_length: int, batc
 def torch_logits(
     checkpoint: Checkpoint, ids: np.ndarray, mask: np.ndarray
 ) -> dict[str, np.ndarray]:
-    with torch.inference_mode():
-        outputs = checkpoint.model(torch.from_numpy(ids), torch.from_numpy(mask))
-    return {head: out.numpy() for head, out in zip(HEADS, outputs, strict=True)}
-
-
-class OrtRunner:
-    """`graph`: a file, or a serialized model held in memory."""
-
-    def __init__(self, graph: Path | bytes, providers: list[str] | None = None) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        self.session = ort.InferenceSession(
-            graph if isinstance(graph, bytes) else str(graph),
-            options,
-            providers=providers or ["CPUExecutionProvider"],
-        )
-        self.provider = self.session.get_providers()[0]
-
-    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> dict[str, np.ndarray]:
-        names = [OUTPUT_NAMES[h] for h in HEADS]
-        outs = self.session.run(names, {"input_ids": ids, "attention_mask": mask})
-        return {head: np.asarray(o, dtype=np.float32) for head, o in zip(HEADS, outs, strict=True)}
+    return TorchRunner(checkpoint.model).run(ids, mask)
 
 
 def fp16_copy(onnx_path: Path) -> bytes:

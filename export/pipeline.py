@@ -16,8 +16,8 @@ from export.parity import DEFAULT_MIN_AGREEMENT, ParityReport, check_parity
 from export.repository import write_version
 from export.sample_texts import SAMPLE_NARRATIVES
 from helpline_model.calibration import Calibration, CalibrationError, load_calibration
-from helpline_model.checkpoint import Checkpoint, folder_hash, load_checkpoint
-from helpline_model.layout import OUTPUT_NAMES
+from helpline_model.checkpoint import folder_hash, load_checkpoint, served_max_length
+from helpline_model.layout import OUTPUT_NAMES, TRAINING_INFO_FILE
 from helpline_model.severity import ORDER_KEY, describe, version_severity
 
 log = logging.getLogger(__name__)
@@ -67,20 +67,6 @@ def load_texts(path: Path | None) -> list[str]:
         rows = json.loads(raw)
     texts = [row["narrative"] if isinstance(row, dict) else str(row) for row in rows]
     return [t for t in texts if t.strip()]
-
-
-def trained_max_length(folder: Path) -> int | None:
-    """The sequence length the checkpoint was fine-tuned at (training_info.json), if known."""
-    info = folder / "training_info.json"
-    trained = json.loads(info.read_text()).get("max_length") if info.is_file() else None
-    return int(trained) if trained else None
-
-
-def served_max_length(checkpoint: Checkpoint) -> int:
-    """The gateway chunks at this length: the length the model was trained on when known,
-    not merely the longest its position table allows."""
-    trained = trained_max_length(checkpoint.folder)
-    return min(trained, checkpoint.max_length) if trained else checkpoint.max_length
 
 
 def _versions_of_tools() -> dict[str, str]:
@@ -196,7 +182,7 @@ def export_checkpoint(
             "severity_source": _severity_source(severity, severity_order),
             "calibration": describe_calibration(calibration),
         }
-        training_info = checkpoint.folder / "training_info.json"
+        training_info = checkpoint.folder / TRAINING_INFO_FILE
         if training_info.is_file():
             metadata["training"] = json.loads(training_info.read_text())
         metadata["max_length"] = served_max_length(checkpoint)

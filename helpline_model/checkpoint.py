@@ -19,7 +19,14 @@ import torch
 from torch import nn
 from transformers import DistilBertConfig, DistilBertModel
 
-from helpline_model.layout import HEAD_MODULES, HEADS, TOKENIZER_FILES, Labels, load_labels
+from helpline_model.layout import (
+    HEAD_MODULES,
+    HEADS,
+    TOKENIZER_FILES,
+    Labels,
+    load_labels,
+    trained_max_length,
+)
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
@@ -70,6 +77,13 @@ class Checkpoint:
     @property
     def max_length(self) -> int:
         return int(self.model.config.max_position_embeddings)
+
+
+def served_max_length(checkpoint: Checkpoint) -> int:
+    """The gateway chunks at this length: the length the model was trained on when known,
+    not merely the longest its position table allows."""
+    trained = trained_max_length(checkpoint.folder)
+    return min(trained, checkpoint.max_length) if trained else checkpoint.max_length
 
 
 def resolve_checkpoint_folder(source: str) -> Path:

@@ -36,6 +36,14 @@ HEAD_MODULES: dict[str, str] = {
     "priority": "classifier_priority",
 }
 
+# The gateway's response fields, and the keys of labelled evaluation rows, per head.
+HEAD_FIELDS: dict[str, str] = {
+    "main": "main_category",
+    "sub": "sub_category",
+    "intervention": "intervention",
+    "priority": "priority",
+}
+
 # ONNX / Triton tensor names.
 INPUT_NAMES: tuple[str, ...] = ("input_ids", "attention_mask")
 OUTPUT_NAMES: dict[str, str] = {head: f"logits_{head}" for head in HEADS}
@@ -44,6 +52,8 @@ OUTPUT_NAMES: dict[str, str] = {head: f"logits_{head}" for head in HEADS}
 SUB_TO_MAIN_FILE = "sub_to_main.json"
 SEVERITY_FILE = "priority_severity.json"
 METADATA_FILE = "metadata.json"
+# Written by fine-tuning beside the weights: how the checkpoint was trained.
+TRAINING_INFO_FILE = "training_info.json"
 TOKENIZER_FILES: tuple[str, ...] = (
     "tokenizer.json",
     "vocab.txt",
@@ -94,3 +104,10 @@ def load_labels(folder: Path) -> Labels:
 
 def load_json_if_present(path: Path) -> dict | list | None:
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def trained_max_length(folder: Path) -> int | None:
+    """The sequence length the checkpoint was fine-tuned at (training_info.json), if known."""
+    info = Path(folder) / TRAINING_INFO_FILE
+    trained = json.loads(info.read_text()).get("max_length") if info.is_file() else None
+    return int(trained) if trained else None

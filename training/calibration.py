@@ -26,8 +26,8 @@ from helpline_model.calibration import (
     choose_point,
     operating_curve,
 )
-from helpline_model.layout import HEADS, Labels
-from training.evaluate import HEAD_FIELDS, CaseLogits, chunk_logits
+from helpline_model.layout import HEAD_FIELDS, HEADS, Labels
+from training.served import CaseLogits, chunk_logits
 
 ECE_BINS = 15
 # log T is searched in [-3, 3]: temperatures from 0.05 to 20 cover any sane network.
@@ -260,7 +260,8 @@ def checkpoint_set_report(
     (report, the served `CaseResult` per row)."""
     from client.core.tokenization import NarrativeTokenizer
     from helpline_model.checkpoint import load_checkpoint
-    from training.evaluate import served_settings, trained_max_length
+    from helpline_model.layout import trained_max_length
+    from training.served import served_settings
 
     checkpoint = load_checkpoint(folder)
     labels = checkpoint.labels

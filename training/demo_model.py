@@ -78,7 +78,7 @@ def evaluate_handwritten(folder: Path, path: Path = HANDWRITTEN_EVAL) -> dict:
     as served: gateway chunking, calibration and aggregation at the shipped operating point.
     Main / sub accuracy, most-severe recall and false-alarm rate, ECE per head."""
     from training.calibration import checkpoint_set_report
-    from training.evaluate import load_rows
+    from training.rows import load_rows
 
     rows, cleaning = load_rows(path, folder)
     report, _ = checkpoint_set_report(folder, rows)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpline_model.layout import HEADS
+from helpline_model.layout import HEAD_FIELDS, HEADS, trained_max_length
 
 EMBEDDINGS_FILE = "category_embeddings.npy"
 INDEX_FILE = "category_embeddings.json"
@@ -165,7 +165,6 @@ def compute_category_embeddings(
     `rows` (evaluation-style dicts with `narrative` and the gateway's label keys) are given.
     `checkpoint`: a loaded `helpline_model.checkpoint.Checkpoint` or its folder."""
     from helpline_model.checkpoint import load_checkpoint
-    from training.evaluate import HEAD_FIELDS, trained_max_length
 
     if not hasattr(checkpoint, "model"):
         checkpoint = load_checkpoint(checkpoint)
@@ -215,7 +214,7 @@ def write_category_embeddings(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from training.evaluate import load_rows
+    from training.rows import load_rows
 
     parser = argparse.ArgumentParser(
         prog="python -m training.embeddings", description=__doc__.split("\n\n")[0]

@@ -1,10 +1,10 @@
 """Evaluate a model on labelled narratives exactly as users get it.
 
 Two prediction sources, one set of metrics:
-* a checkpoint, run with PyTorch through the gateway's own tokenizer, chunker and
-  aggregation (`client.core.tokenization`, `client.core.chunking`,
-  `client.core.aggregation`), so the measured labels are the served labels, long narratives
-  included;
+* a checkpoint, run with PyTorch through the gateway's own classification pipeline
+  (`client.core.pipeline`: tokenizer, chunking, buckets, aggregation) with an in-process
+  runner (`helpline_model.torch_runner`), so the measured labels are the served labels,
+  long narratives included;
 * a running gateway, called over HTTP (`POST /classifier/classify/batch`).
 
 Metrics per head: accuracy, micro / macro / weighted F1, per-class precision / recall /
@@ -27,22 +27,15 @@ import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from helpline_model.layout import HEADS, Labels, load_labels
+from helpline_model.layout import HEAD_FIELDS, HEADS, Labels, load_labels
+from training.rows import load_rows
+from training.served import prediction_of
 
-# The gateway's response fields (and the evaluation rows' keys) per head.
-HEAD_FIELDS: dict[str, str] = {
-    "main": "main_category",
-    "sub": "sub_category",
-    "intervention": "intervention",
-    "priority": "priority",
-}
-TRAINING_INFO_FILE = "training_info.json"
 TOP_CONFUSED_PAIRS = 10
 
 Progress = Callable[[str], None]
@@ -172,186 +165,6 @@ def evaluate_rows(
 # --------------------------------------------------------------------------- predictions
 
 
-def trained_max_length(folder: Path) -> int | None:
-    """The max length the checkpoint was fine-tuned with, if it says so."""
-    path = Path(folder) / TRAINING_INFO_FILE
-    if not path.is_file():
-        return None
-    value = json.loads(path.read_text()).get("max_length")
-    return int(value) if value else None
-
-
-def _prediction(result) -> dict:
-    """A `client.core.aggregation.CaseResult` in the gateway's response keys."""
-    out: dict = {HEAD_FIELDS[h]: result.label(h) for h in HEADS}
-    out["confidence_scores"] = {HEAD_FIELDS[h]: result.confidence(h) for h in HEADS}
-    out["chunks_processed"] = result.n_chunks
-    return out
-
-
-@dataclass(frozen=True)
-class CaseLogits:
-    """One narrative's chunk logits `{head: (n_chunks, n_labels)}` and chunk token counts."""
-
-    logits: dict[str, np.ndarray]
-    token_counts: list[int]
-
-
-def chunk_logits(
-    model,
-    tokenizer,
-    narratives: Sequence[str],
-    max_length: int,
-    *,
-    overlap: int | None = None,
-    batch_size: int = 32,
-    progress: Progress = _quiet,
-) -> list[CaseLogits]:
-    """Raw logits of every chunk the gateway would cut from each narrative (PyTorch fp32,
-    batched over the chunks of all narratives); `tokenizer` is a NarrativeTokenizer."""
-    import torch
-
-    from client.core.chunking import chunk_tokens, default_overlap
-
-    if overlap is None:
-        overlap = default_overlap(max_length)
-    encoded = tokenizer.encode_batch(list(narratives))
-    chunks_of = []
-    for i, (text, tokens) in enumerate(zip(narratives, encoded, strict=True)):
-        chunks = chunk_tokens(tokens, text, max_length, overlap, tokenizer.cls_id, tokenizer.sep_id)
-        if not chunks:
-            raise ValueError(f"narrative {i} has no tokens (the gateway refuses it too)")
-        chunks_of.append(chunks)
-
-    flat = [(i, c) for i, chunks in enumerate(chunks_of) for c in chunks]
-    # Shortest first: batches of similar lengths pad little.
-    order = sorted(range(len(flat)), key=lambda k: flat[k][1].length)
-    logits = {head: [None] * len(flat) for head in HEADS}
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            width = max(flat[k][1].length for k in batch)
-            ids = torch.full((len(batch), width), tokenizer.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, k in enumerate(batch):
-                chunk_ids = torch.from_numpy(flat[k][1].input_ids)
-                ids[row, : len(chunk_ids)] = chunk_ids
-                mask[row, : len(chunk_ids)] = 1
-            outputs = model(ids.to(device), mask.to(device))
-            for head, out in zip(HEADS, outputs, strict=True):
-                values = out.float().cpu().numpy()
-                for row, k in enumerate(batch):
-                    logits[head][k] = values[row]
-            progress(f"  {min(start + batch_size, len(order))}/{len(order)} chunks")
-    model.train(was_training)
-
-    cases = []
-    position = 0
-    for chunks in chunks_of:
-        span = range(position, position + len(chunks))
-        position += len(chunks)
-        cases.append(
-            CaseLogits(
-                {head: np.stack([logits[head][k] for k in span]) for head in HEADS},
-                [c.token_count for c in chunks],
-            )
-        )
-    return cases
-
-
-def predict_with_checkpoint(
-    checkpoint_dir: str | Path,
-    narratives: Sequence[str],
-    max_length: int | None = None,
-    *,
-    overlap: int | None = None,
-    batch_size: int = 32,
-    progress: Progress = _quiet,
-) -> list[dict]:
-    """Labels the gateway would return for a model exported from this checkpoint.
-
-    Same tokenizer, chunking rule, calibration (the checkpoint's calibration.json) and
-    aggregation (sub restricted to the main, severity escalation at the shipped operating
-    point); inference is PyTorch fp32, batched over the chunks of all narratives.
-    """
-    return [
-        _prediction(result)
-        for result in checkpoint_results(
-            checkpoint_dir,
-            narratives,
-            max_length,
-            overlap=overlap,
-            batch_size=batch_size,
-            progress=progress,
-        )
-    ]
-
-
-def served_settings(folder: Path, calibrated: bool = True) -> tuple:
-    """(sub_to_main, severity at the shipped operating point, calibration) as the gateway
-    loads them from a version exported from this checkpoint folder."""
-    from client.core.aggregation import load_severity, load_sub_to_main
-    from client.core.model_bundle import with_operating_point
-    from helpline_model.calibration import load_calibration
-
-    severity = load_severity(folder)
-    calibration = load_calibration(folder) if calibrated else None
-    if severity is not None:
-        severity = with_operating_point(severity, calibration)
-    return load_sub_to_main(folder), severity, calibration
-
-
-def checkpoint_results(
-    checkpoint_dir: str | Path,
-    narratives: Sequence[str],
-    max_length: int | None = None,
-    *,
-    overlap: int | None = None,
-    batch_size: int = 32,
-    progress: Progress = _quiet,
-    calibrated: bool = True,
-    cases: Sequence[CaseLogits] | None = None,
-) -> list:
-    """The gateway's `CaseResult` per narrative (`calibrated=False`: temperature 1 and the
-    severity file's threshold, as a version without calibration.json is served). Pass
-    `cases` to reuse chunk logits already computed for these narratives."""
-    from client.core.aggregation import aggregate_logits
-    from client.core.tokenization import NarrativeTokenizer
-    from helpline_model.checkpoint import load_checkpoint
-
-    checkpoint = load_checkpoint(checkpoint_dir)
-    folder = checkpoint.folder
-    if max_length is None:
-        max_length = trained_max_length(folder) or checkpoint.max_length
-    # Position embeddings beyond the model's size do not exist.
-    max_length = min(int(max_length), checkpoint.max_length)
-    sub_to_main, severity, calibration = served_settings(folder, calibrated)
-    if cases is None:
-        cases = chunk_logits(
-            checkpoint.model,
-            NarrativeTokenizer(folder),
-            narratives,
-            max_length,
-            overlap=overlap,
-            batch_size=batch_size,
-            progress=progress,
-        )
-    return [
-        aggregate_logits(
-            case.logits,
-            case.token_counts,
-            checkpoint.labels,
-            sub_to_main=sub_to_main,
-            severity=severity,
-            calibration=calibration,
-        )
-        for case in cases
-    ]
-
-
 class GatewayError(RuntimeError):
     pass
 
@@ -437,53 +250,6 @@ def predict_with_gateway(
             url, narratives, concurrency, batch_size, timeout_s, api_key, retries, progress
         )
     )
-
-
-# --------------------------------------------------------------------------- data
-
-
-def example_rows(examples: Sequence) -> list[dict]:
-    """`training.data.Example`s as evaluation rows (gateway keys, plus narrative and row)."""
-    return [
-        {
-            "narrative": e.narrative,
-            "row": e.row,
-            **{HEAD_FIELDS[h]: e.label(h) for h in HEADS},
-        }
-        for e in examples
-    ]
-
-
-def load_rows(path: Path, labels_dir: Path | None) -> tuple[list[dict], dict]:
-    """(rows, cleaning summary). With a model folder, labels are cleaned onto its vocabulary
-    exactly as for training; without one, rows are taken as they are (main_category needed)."""
-    from training.data import LabelVocabulary, load_dataset, read_records
-
-    if labels_dir is not None:
-        dataset = load_dataset(path, LabelVocabulary.from_checkpoint(labels_dir))
-        return example_rows(dataset.examples), dataset.report.to_dict()
-    rows, skipped = [], 0
-    for number, record in enumerate(read_records(path), 1):
-        values = {
-            "main_category": record.get("main_category"),
-            "sub_category": record.get("sub_category", record.get("category")),
-            "intervention": record.get("intervention"),
-            "priority": record.get("priority"),
-        }
-        narrative = record.get("narrative")
-        if not isinstance(narrative, str) or not narrative.strip() or None in values.values():
-            skipped += 1
-            continue
-        rows.append(
-            {"narrative": narrative, "row": number, **{k: str(v) for k, v in values.items()}}
-        )
-    # Same keys as `training.data.CleaningReport.to_dict`.
-    return rows, {
-        "source": str(path),
-        "read": len(rows) + skipped,
-        "kept": len(rows),
-        "rejected": skipped,
-    }
 
 
 # --------------------------------------------------------------------------- CLI
@@ -583,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             batch_size=args.batch_size,
             progress=progress,
         )
-        predictions = [_prediction(result) for result in results]
+        predictions = [prediction_of(result) for result in results]
         labels: Labels | dict = load_labels(args.checkpoint)
         source = {"checkpoint": str(args.checkpoint)}
     else:

@@ -663,7 +663,8 @@ def calibrate_on_validation(
     the chunks the gateway would cut and with its aggregation."""
     from client.core.tokenization import NarrativeTokenizer
     from training.calibration import fit_calibration
-    from training.evaluate import chunk_logits, example_rows
+    from training.rows import example_rows
+    from training.served import chunk_logits
 
     started = time.monotonic()
     max_length = min(config.max_length, model.config.max_position_embeddings)

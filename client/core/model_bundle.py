@@ -33,7 +33,14 @@ class ModelBundle:
 
     @classmethod
     def load(cls, repository: Path, name: str, version: str) -> ModelBundle:
-        folder = repository / name / version
+        return cls.from_folder(repository / name / version, name, version)
+
+    @classmethod
+    def from_folder(
+        cls, folder: Path, name: str, version: str, max_length: int | None = None
+    ) -> ModelBundle:
+        """A model version's folder, or a checkpoint's (same label, tokenizer, sub_to_main
+        and severity files; no metadata.json: give `max_length`)."""
         if not folder.is_dir():
             raise FileNotFoundError(f"model version folder {folder} not found")
         labels = load_labels(folder)
@@ -67,7 +74,7 @@ class ModelBundle:
             sub_to_main=sub_to_main,
             severity=severity,
             metadata=metadata,
-            max_length=int(metadata.get("max_length", 512)),
+            max_length=max_length or int(metadata.get("max_length", 512)),
             calibration=calibration,
         )
 

@@ -10,6 +10,7 @@ model) is the only transformation, as at training time.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,11 @@ import numpy as np
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordPiece
 
+# Text the model can read has at least one ASCII letter or digit; the service refuses any
+# other narrative with 400 (`ClassifierService.check_narrative`), and the OpenAPI document
+# states the same pattern.
+READABLE_PATTERN = "[A-Za-z0-9]"
+READABLE = re.compile(READABLE_PATTERN)
 TOKENIZER_JSON = "tokenizer.json"
 VOCAB_TXT = "vocab.txt"
 TOKENIZER_CONFIG = "tokenizer_config.json"

@@ -28,7 +28,9 @@ from client.http.middleware import (
     observe,
 )
 from client.http.routers import classify, info, streaming
-from client.streaming.sessions import SessionManager, StreamMetrics, build_notifier
+from client.streaming.alerts import build_notifier
+from client.streaming.metrics import StreamMetrics
+from client.streaming.sessions import SessionManager
 from client.triton.replicas import ReplicaPool
 from client.triton.runner import ModelRunner
 

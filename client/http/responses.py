@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
-from client.core.service import ChunkingPlan, Classification, ClassifierService
+from client.core.pipeline import Classification
+from client.core.service import ClassifierService
 from client.http import schemas
 from helpline_model.severity import DISABLED
 
@@ -14,19 +15,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def answer_body(
-    service: ClassifierService, c: Classification, include_chunks: bool
-) -> schemas.ClassifyResponse:
-    """The response for `c`, with the plan and precision of the version that answered it
-    (a fallback version during a partial rollout, not necessarily the one followed)."""
-    bundle, plan = service.model_of(c.model_version)
-    precision = bundle.metadata.get("precision") if bundle else None
-    return classification_body(c, plan, precision, include_chunks)
-
-
-def classification_body(
-    c: Classification, plan: ChunkingPlan | None, precision: str | None, include_chunks: bool
-) -> schemas.ClassifyResponse:
+def answer_body(c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
+    """The response for `c`, from the result alone: it carries the plan and precision of the
+    version that answered (a fallback version during a partial rollout, not necessarily the
+    one followed)."""
     result = c.result
     heads = result.heads
     longest = max(ch.length for ch in c.chunks)
@@ -103,9 +95,9 @@ def classification_body(
         model_info=schemas.ModelInfo(
             name=c.model_name,
             version=c.model_version,
-            precision=precision,
-            max_length=plan.max_length if plan else longest,
-            overlap=plan.overlap if plan else 0,
+            precision=c.precision,
+            max_length=c.plan.max_length,
+            overlap=c.plan.overlap,
             longest_chunk=longest,
             bucket=c.bucket,
         ),

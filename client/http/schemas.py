@@ -3,7 +3,6 @@ messages too), in one place: the OpenAPI document is built from these."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,12 +18,11 @@ from pydantic import (
     model_validator,
 )
 
-# Text the model can read has at least one ASCII letter or digit; the service refuses any
-# other narrative with 400 (`ClassifierService.check_narrative`). The OpenAPI document
-# carries the same pattern, so that it says exactly which narratives are accepted (the
-# length limit is added from the settings: `client.http.app.document_limits`).
-READABLE_PATTERN = "[A-Za-z0-9]"
-READABLE = re.compile(READABLE_PATTERN)
+from client.core.tokenization import READABLE_PATTERN
+
+# The OpenAPI document carries the service's rule for readable text (client/core/service.py),
+# so that it says exactly which narratives are accepted (the length limit is added from the
+# settings: `client.http.app.document_limits`).
 
 
 def _narrative_schema(description: str) -> Any:

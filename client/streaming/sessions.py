@@ -2,70 +2,30 @@
 
 A `StreamingSession` holds one call's transcript (in memory only: the concatenation of the
 segments received, exactly as sent) and a cache of per-chunk logits keyed by the chunk's
-exact input ids. Per segment:
+exact input ids. Which windows are classified when, and how the final result reuses them:
+client/streaming/windows.py. Chunking, inference and aggregation are those of the session's
+classification pipeline (client/core/pipeline.py), the same as POST /classifier/classify.
+Escalation alerts: client/streaming/alerts.py.
 
-1. The whole transcript is re-tokenized (cheap next to the model) and the stable prefix is
-   found: tokens ending before the last whitespace character. Text appended later cannot
-   change them (the WordPiece pre-tokenizer splits on whitespace); a half-word at the end can.
-2. Only when a chunk may have closed or the open tail is due (below) are the chunks re-planned
-   with the service's own `chunk_tokens` settings, greedily (a greedy chunk depends only on
-   the text before it; a balanced one on the whole transcript). Chunk k is CLOSED when the
-   final chunking of any longer transcript is certain to contain it unchanged: chunk k-1 is
-   closed, every token up to `start_k + capacity` is stable (so its end is decided by real
-   sentence starts) and the start of chunk k is decided (a stable sentence start follows the
-   end of chunk k-1, or no sentence start can exist within a chunk's capacity of it). These
-   are exactly the inputs `plan_spans` reads for chunk k. Closed chunks missing from the
-   cache go to Triton in one batched call; chunks already classified are never sent again.
-3. The open tail (chunks after the closed ones) is classified when it has at least
-   `stream_tail_min_tokens` tokens and has grown by the factor `1 + stream_tail_growth` since
-   it was last classified; after a chunk closes, the new tail counts from its overlap with
-   the closed chunk (already classified). Work bound with the default doubling: the first
-   window is classified at 32, 64, 128, 256 tokens and on closing; every later window about
-   once while open (when its new text matches the overlap) and once on closing; on close the
-   final chunks not yet classified (all of them with balanced chunking, see below). So about
-   2 window inferences per final window plus 3, and 3 plus 3 with balanced chunking, in fewer
-   padded tokens (tail windows are short): measured by Triton's counters in
-   tests/client/http/test_streaming.py, independent of the number of segments.
-4. The running aggregate (`update`) is `aggregate_logits` over the closed chunks and the last
-   classified tail, from cached logits.
-
-On close, the final transcript is chunked exactly as POST /classifier/classify does; cached
-logits are reused for chunks whose ids match and the rest are inferred in one call; the same
-aggregation gives the final result (equal to the one-shot result up to float noise from
-padding to another bucket). With balanced chunking (the default) a multi-chunk transcript's
-final chunks differ from the greedy windows, so the close costs one one-shot classification
-on top of the windows; with TRIAGE_CHUNKING=greedy the closed windows are reused.
-
-Escalation: every newly classified window (closed or tail) is checked with the rule of
-client/core/aggregation.py; the first that escalates raises one `Alert` per session. An alert from
-a tail window can precede a final result that does not escalate (the window was later
-re-chunked); the final result always carries its own escalation.
-
-Bounds: a cap on open sessions and on transcript characters per session, idle expiry by a
-background sweeper, and ending a session (close, expiry, delete, dropped socket) drops its
-text and cache. The cache holds only the chunks of the current plan. Never logs text: only
-lengths, counts and ids.
+`SessionManager` holds all sessions of this gateway. Bounds: a cap on open sessions and on
+transcript characters per session, idle expiry by a background sweeper, and ending a session
+(close, expiry, delete, dropped socket) drops its text and cache. The cache holds only the
+chunks of the current plan. Never logs text: only lengths, counts and ids.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import secrets
 import time
-from bisect import bisect_right
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 import numpy as np
-from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from client.core.buckets import bucket_for
 from client.core.chunking import Chunk, sentence_starts
 from client.core.errors import (
     GatewayError,
@@ -74,17 +34,16 @@ from client.core.errors import (
     Overloaded,
     PayloadTooLarge,
 )
-from client.core.model_bundle import ModelBundle
+from client.core.pipeline import Classification, ClassificationPipeline, Priority, Timings
 from client.core.security import same_owner
-from client.core.service import ChunkingPlan, Classification, ClassifierService, Timings
+from client.core.service import ClassifierService
 from client.core.settings import GatewaySettings
-from client.core.tokenization import TokenizedText
-from client.triton.runner import Priority
+from client.streaming.alerts import Alert, AlertNotifier
+from client.streaming.metrics import StreamMetrics
+from client.streaming.windows import Logits, chunk_key, closed_chunk_count, stable_token_count
 from helpline_model.layout import HEADS
 
 log = logging.getLogger("triage.streaming")
-
-Logits = dict[str, np.ndarray]  # one chunk: {head: (n_labels,)}
 
 
 class SessionNotFound(GatewayError):
@@ -111,6 +70,8 @@ class NothingToClassify(GatewayError):
 
 
 # A closed session's answer to close: the final result, its alert, the counters.
+
+
 FinalResult = tuple["Classification", "Alert | None", "StreamStats"]
 
 
@@ -118,70 +79,7 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-# --- incremental chunking -------------------------------------------------------------------
-
-
-def chunk_key(chunk: Chunk) -> bytes:
-    """Identity of a model input: same ids, same logits (up to padding noise)."""
-    return hashlib.blake2b(chunk.input_ids.tobytes(), digest_size=16).digest()
-
-
-def stable_token_count(tokens: TokenizedText, text: str) -> int:
-    """Tokens that text appended to `text` cannot change: those ending at or before the last
-    whitespace character (all of them when the text ends with whitespace)."""
-    cut = len(text) - 1
-    while cut >= 0 and not text[cut].isspace():
-        cut -= 1
-    if cut < 0 or len(tokens) == 0:
-        return 0
-    return int(np.count_nonzero(tokens.offsets[:, 1] <= cut))
-
-
-def closed_chunk_count(
-    chunks: Sequence[Chunk], starts: Sequence[int], n_stable: int, capacity: int
-) -> int:
-    """How many leading chunks of a prefix's chunking are final (see the module docstring).
-
-    `starts` are the prefix's sentence starts; those below `n_stable` are stable.
-    """
-    closed = 0
-    for k, chunk in enumerate(chunks):
-        if chunk.token_start + capacity >= n_stable:
-            break  # its end may still move: tokens it could reach are not all stable
-        if k > 0:
-            previous_end = chunks[k - 1].token_end
-            i = bisect_right(starts, previous_end)
-            next_start_known = i < len(starts) and starts[i] < n_stable
-            if not (next_start_known or n_stable > previous_end + capacity):
-                break  # its start depends on a sentence start not yet seen
-        closed += 1
-    return closed
-
-
 # --- results --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Alert:
-    """An escalation raised while streaming; carries offsets, never text."""
-
-    session_id: str
-    request_id: str
-    seq: int  # segment that completed the window (-1: raised on close)
-    chunk_index: int
-    chunk_closed: bool  # False: an interim tail window
-    token_start: int
-    token_end: int
-    char_start: int
-    char_end: int
-    level: str
-    confidence: float
-    threshold: float
-    model_version: str
-    timestamp: str
-
-    def payload(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass
@@ -293,31 +191,25 @@ class StreamingSession:
         if self.final is not None:
             raise SessionClosed("the session is closed; close again for its final result")
 
-    def _model(self) -> tuple[ModelBundle, ChunkingPlan]:
-        bundle, plan = self.service.require_model()
-        if bundle.version != self._version:
+    def _model(self) -> ClassificationPipeline:
+        pipeline = self.service.require_pipeline()
+        if pipeline.version != self._version:
             # Logits of another version must not be mixed into this one's aggregate.
-            self._reset_model_state(bundle.version)
-        return bundle, plan
+            self._reset_model_state(pipeline.version)
+        return pipeline
 
     def _deadline(self) -> float:
         return time.monotonic() + self.settings.request_timeout_s
 
     async def _infer(
-        self,
-        bundle: ModelBundle,
-        plan: ChunkingPlan,
-        chunks: list[Chunk],
-        rid: str,
+        self, pipeline: ClassificationPipeline, chunks: list[Chunk], rid: str
     ) -> dict[bytes, Logits]:
         """Logits of `chunks` (distinct ids) in one admitted, batched Triton call."""
         if not chunks:
             return {}
         with self.service.admitted(1):
             # A live call is interactive: its windows go ahead of bulk work.
-            logits, bucket = await self.service.infer_chunks(
-                bundle, plan, chunks, rid, self._deadline(), Priority.HIGH
-            )
+            logits, bucket = await pipeline.infer(chunks, rid, self._deadline(), Priority.HIGH)
         self.stats.chunks_inferred += len(chunks)
         self.stats.inference_calls += 1
         self.stats.padded_tokens_inferred += len(chunks) * bucket
@@ -341,8 +233,7 @@ class StreamingSession:
 
     def _classification(
         self,
-        bundle: ModelBundle,
-        plan: ChunkingPlan,
+        pipeline: ClassificationPipeline,
         chunks: list[Chunk],
         logits: dict[bytes, Logits],
         n_tokens: int,
@@ -350,22 +241,13 @@ class StreamingSession:
     ) -> Classification:
         agg_started = time.perf_counter()
         stacked = {h: np.stack([logits[chunk_key(c)][h] for c in chunks]) for h in HEADS}
-        result = self.service.aggregate(bundle, stacked, chunks)
+        result = pipeline.aggregate(stacked, chunks)
         timings.aggregate_ms = (time.perf_counter() - agg_started) * 1000
-        return Classification(
-            request_id=self.request_id,
-            result=result,
-            chunks=list(chunks),
-            n_tokens=n_tokens,
-            bucket=bucket_for(chunks, plan.buckets),
-            timings=timings,
-            model_name=bundle.name,
-            model_version=bundle.version,
-        )
+        return pipeline.classification(self.request_id, result, chunks, n_tokens, timings)
 
     def _first_alert(
         self,
-        bundle: ModelBundle,
+        pipeline: ClassificationPipeline,
         chunks: list[Chunk],
         logits: dict[bytes, Logits],
         closed: int,
@@ -376,23 +258,23 @@ class StreamingSession:
         if self.alert is not None or not chunks:
             return None
         stacked = {h: np.stack([logits[chunk_key(c)][h] for c in chunks]) for h in HEADS}
-        escalation = self.service.aggregate(bundle, stacked, chunks).escalation
+        escalation = pipeline.aggregate(stacked, chunks).escalation
         if not escalation.escalated or escalation.chunk_index is None:
             return None
         position = escalation.chunk_index
         return self._make_alert(
-            bundle, chunks[position], position < closed, escalation.chunk_confidence, seq
+            pipeline, chunks[position], position < closed, escalation.chunk_confidence, seq
         )
 
     def _make_alert(
         self,
-        bundle: ModelBundle,
+        pipeline: ClassificationPipeline,
         chunk: Chunk,
         closed: bool,
         confidence: float | None,
         seq: int,
     ) -> Alert:
-        severity = self.service.effective_severity(bundle)
+        severity = pipeline.severity
         assert severity is not None  # an escalation implies a severity order
         self.alert = Alert(
             session_id=self.session_id,
@@ -407,7 +289,7 @@ class StreamingSession:
             level=severity.most_severe,
             confidence=float(confidence or 0.0),
             threshold=float(severity.escalation_threshold),
-            model_version=bundle.version,
+            model_version=pipeline.version,
             timestamp=now_iso(),
         )
         return self.alert
@@ -452,8 +334,8 @@ class StreamingSession:
 
     async def _step(self, text: str, seq: int) -> StepResult:
         started = time.perf_counter()
-        bundle, plan = self._model()
-        tokens = await asyncio.to_thread(bundle.tokenizer.encode, text)
+        pipeline = self._model()
+        tokens = await asyncio.to_thread(pipeline.bundle.tokenizer.encode, text)
         n_tokens, n_stable = len(tokens), stable_token_count(tokens, text)
         timings = Timings(tokenize_ms=(time.perf_counter() - started) * 1000)
         if n_stable < self._next_check and not self._tail_due(
@@ -463,8 +345,8 @@ class StreamingSession:
             return self._commit(text, seq, n_tokens)
 
         # Interim windows are greedy: a greedy chunk depends only on the text before it.
-        chunks = self.service.chunk(bundle, plan, tokens, text, balanced=False)
-        capacity = plan.max_length - 2
+        chunks = pipeline.chunk(tokens, text, balanced=False)
+        capacity = pipeline.plan.max_length - 2
         starts = sentence_starts(tokens.offsets, text) if n_tokens > capacity else [0]
         n_closed = closed_chunk_count(chunks, starts, n_stable, capacity)
         closed, tail = chunks[:n_closed], chunks[n_closed:]
@@ -480,7 +362,7 @@ class StreamingSession:
         new_closed = self._missing(closed)
         new_tail = self._missing(tail) if tail_due else []
         infer_started = time.perf_counter()
-        fresh = await self._infer(bundle, plan, new_closed + new_tail, f"{self.request_id}.{seq}")
+        fresh = await self._infer(pipeline, new_closed + new_tail, f"{self.request_id}.{seq}")
         timings.inference_ms = (time.perf_counter() - infer_started) * 1000
         if self.ended:
             raise SessionNotFound("the session has ended", field="session_id")
@@ -500,11 +382,13 @@ class StreamingSession:
         keep = {chunk_key(c) for c in self._closed + self._tail}
         self._cache = {k: v for k, v in self._cache.items() if k in keep}
 
-        alert = self._first_alert(bundle, new_closed + new_tail, self._cache, len(new_closed), seq)
+        alert = self._first_alert(
+            pipeline, new_closed + new_tail, self._cache, len(new_closed), seq
+        )
         update = None
         if (moved_on or tail_due) and (self._closed or self._tail):
             windows = self._closed + self._tail
-            update = self._classification(bundle, plan, windows, self._cache, n_tokens, timings)
+            update = self._classification(pipeline, windows, self._cache, n_tokens, timings)
             timings.total_ms = (time.perf_counter() - started) * 1000
             self.latest, self.latest_seq = update, seq
         self.stats.chunks_closed = len(self._closed)
@@ -542,20 +426,20 @@ class StreamingSession:
             raise NothingToClassify(
                 f"nothing to classify yet: {exc.message}", field="transcript"
             ) from None
-        bundle, plan = self._model()
-        tokens = await asyncio.to_thread(bundle.tokenizer.encode, text)
+        pipeline = self._model()
+        tokens = await asyncio.to_thread(pipeline.bundle.tokenizer.encode, text)
         timings = Timings(tokenize_ms=(time.perf_counter() - started) * 1000)
-        chunks = self.service.chunk(bundle, plan, tokens, text)
+        chunks = pipeline.chunk(tokens, text)
         if not chunks:
             raise NothingToClassify(
                 "nothing to classify yet: no text the model can read", field="transcript"
             )
         missing = self._missing(chunks)
         infer_started = time.perf_counter()
-        fresh = await self._infer(bundle, plan, missing, f"{self.request_id}.final")
+        fresh = await self._infer(pipeline, missing, f"{self.request_id}.final")
         timings.inference_ms = (time.perf_counter() - infer_started) * 1000
         logits = {**self._cache, **fresh}
-        final = self._classification(bundle, plan, chunks, logits, len(tokens), timings)
+        final = self._classification(pipeline, chunks, logits, len(tokens), timings)
         timings.total_ms = (time.perf_counter() - started) * 1000
         self.stats.chunks_reused += len(chunks) - len(missing)
         self.stats.chunks_closed = len(chunks)
@@ -565,106 +449,9 @@ class StreamingSession:
         escalation = final.result.escalation
         if self.alert is None and escalation.escalated and escalation.chunk_index is not None:
             chunk = chunks[escalation.chunk_index]
-            alert = self._make_alert(bundle, chunk, True, escalation.chunk_confidence, -1)
+            alert = self._make_alert(pipeline, chunk, True, escalation.chunk_confidence, -1)
         self.latest = final
         return final, alert
-
-
-# --- webhook --------------------------------------------------------------------------------
-
-
-class AlertNotifier:
-    """POSTs alerts to a webhook in the background, with retries and a timeout per attempt,
-    so a slow receiver never holds up a stream."""
-
-    def __init__(
-        self,
-        url: str,
-        timeout_s: float = 5.0,
-        retries: int = 3,
-        backoff_s: float = 0.5,
-        on_result: Callable[[str], None] | None = None,
-    ) -> None:
-        self.url = url
-        self.timeout_s = timeout_s
-        self.retries = max(0, retries)
-        self.backoff_s = backoff_s
-        self.on_result = on_result or (lambda outcome: None)
-        self._client: httpx.AsyncClient | None = None
-        self._tasks: set[asyncio.Task] = set()
-
-    def notify(self, payload: dict[str, Any]) -> None:
-        task = asyncio.create_task(self._deliver(payload))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _deliver(self, payload: dict[str, Any]) -> None:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout_s)
-        for attempt in range(self.retries + 1):
-            try:
-                response = await self._client.post(self.url, json=payload)
-                if response.status_code < 300:
-                    self.on_result("delivered")
-                    return
-                problem = f"status {response.status_code}"
-            except httpx.HTTPError as exc:
-                problem = type(exc).__name__
-            log.warning(
-                "alert webhook attempt %d/%d failed (%s) session=%s request_id=%s",
-                attempt + 1,
-                self.retries + 1,
-                problem,
-                payload.get("session_id"),
-                payload.get("request_id"),
-            )
-            if attempt < self.retries:
-                await asyncio.sleep(self.backoff_s * 2**attempt)
-        self.on_result("failed")
-
-    async def aclose(self, grace_s: float = 2.0) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=grace_s)
-        for task in list(self._tasks):
-            task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-
-# --- metrics --------------------------------------------------------------------------------
-
-
-class StreamMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.open_sessions = Gauge(
-            "triage_stream_sessions_open", "Streaming sessions open", registry=registry
-        )
-        self.sessions = Counter(
-            "triage_stream_sessions",
-            "Streaming sessions ended, by how they ended",
-            ["reason"],
-            registry=registry,
-        )
-        self.segments = Counter(
-            "triage_stream_segments", "Transcript segments applied", registry=registry
-        )
-        self.chunks = Counter(
-            "triage_stream_chunks",
-            "Chunk windows of streaming sessions: sent to the model, or reused from the cache "
-            "for a final result",
-            ["source"],
-            registry=registry,
-        )
-        self.alerts = Counter(
-            "triage_stream_alerts", "Escalation alerts raised by sessions", registry=registry
-        )
-        self.webhook = Counter(
-            "triage_stream_alert_webhook",
-            "Alert webhook deliveries by outcome",
-            ["outcome"],
-            registry=registry,
-        )
 
 
 # --- sessions -------------------------------------------------------------------------------
@@ -858,17 +645,3 @@ class SessionManager:
             self.metrics.alerts.inc()
         if self.notifier is not None:
             self.notifier.notify(alert.payload())
-
-
-def build_notifier(
-    settings: GatewaySettings, metrics: StreamMetrics | None
-) -> AlertNotifier | None:
-    if not settings.alert_webhook_url:
-        return None
-    on_result = (lambda outcome: metrics.webhook.labels(outcome).inc()) if metrics else None
-    return AlertNotifier(
-        settings.alert_webhook_url,
-        timeout_s=settings.alert_webhook_timeout_s,
-        retries=settings.alert_webhook_retries,
-        on_result=on_result,
-    )

@@ -1,9 +1,10 @@
-"""Something that runs the model: one interface, Triton (gRPC or HTTP) as the implementation."""
+"""Triton (gRPC or HTTP) as the runner of the classification pipeline
+(client/core/pipeline.py), plus what the gateway needs around it: health and served
+versions per endpoint."""
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -19,19 +20,10 @@ from client.core.errors import (
     UpstreamError,
     VersionUnavailable,
 )
+from client.core.pipeline import Priority, Runner
 from helpline_model.layout import HEADS, INPUT_NAMES, OUTPUT_NAMES
 
 log = logging.getLogger("triage.runner")
-
-
-class Priority(enum.IntEnum):
-    """Triton's priority level of a request (every model config has `priority_levels: 2`;
-    level 1 is taken from the queue first). Someone waiting on the answer (a single
-    classification, a live call) goes ahead of bulk work (the batch endpoint, file
-    classification), so a bulk job cannot push interactive latency up."""
-
-    HIGH = 1
-    LOW = 2
 
 
 @dataclass(frozen=True)
@@ -43,19 +35,9 @@ class EndpointState:
     error: str | None = None
 
 
-class ModelRunner(Protocol):
-    async def infer(
-        self,
-        input_ids: np.ndarray,
-        attention_mask: np.ndarray,
-        *,
-        version: str,
-        timeout_s: float,
-        request_id: str,
-        priority: Priority = Priority.HIGH,
-    ) -> dict[str, np.ndarray]:
-        """Logits per head, shape (batch, n_labels)."""
-        ...
+class ModelRunner(Runner, Protocol):
+    """A pipeline runner that also reports health and the versions it serves: what the
+    gateway's service follows. `ReplicaPool` (client/triton/replicas.py) is the one used."""
 
     async def start(self) -> None: ...
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from helpline_model.checkpoint import load_checkpoint
-from helpline_model.layout import HEADS
+from helpline_model.layout import HEAD_FIELDS, HEADS
 from training.embeddings import (
     EMBEDDINGS_FILE,
     INDEX_FILE,
@@ -21,7 +21,7 @@ from training.embeddings import (
     compute_category_embeddings,
     write_category_embeddings,
 )
-from training.evaluate import HEAD_FIELDS, add_embedding_similarities, evaluate_rows
+from training.evaluate import add_embedding_similarities, evaluate_rows
 from training.report import markdown_report
 
 

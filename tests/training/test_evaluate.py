@@ -10,16 +10,15 @@ from pathlib import Path
 import pytest
 
 from export.tiny import production_labels, production_sub_to_main
-from helpline_model.layout import HEADS, load_labels
+from helpline_model.layout import HEAD_FIELDS, HEADS, load_labels
 from training.evaluate import (
-    HEAD_FIELDS,
     compute_metrics,
     evaluate_rows,
     main,
-    predict_with_checkpoint,
     predict_with_gateway,
 )
 from training.report import write_report
+from training.served import predict_with_checkpoint
 
 # 6 rows, 3 classes, and a 4th class "d" that nobody needed and nobody predicted.
 TRUE = ["a", "a", "a", "b", "b", "c"]

@@ -45,7 +45,7 @@ def _deadline(request: Request, settings: GatewaySettings) -> float:
 def _body(request: Request, c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
     metrics: GatewayMetrics = request.app.state.metrics
     metrics.observe_classification(c)
-    return answer_body(request.app.state.service, c, include_chunks)
+    return answer_body(c, include_chunks)
 
 
 @router.post(

@@ -55,13 +55,8 @@ from client.http.errors import (
 from client.http.middleware import headers_of
 from client.http.request_ids import REQUEST_ID_HEADER, request_id_from_headers, request_id_of
 from client.http.responses import answer_body
-from client.streaming.sessions import (
-    Alert,
-    SessionManager,
-    StepResult,
-    StreamingSession,
-    StreamStats,
-)
+from client.streaming.alerts import Alert
+from client.streaming.sessions import SessionManager, StepResult, StreamingSession, StreamStats
 
 router = APIRouter()
 
@@ -102,7 +97,7 @@ class _Bodies:
         return cls(connection.app.state.service, connection.app.state.metrics)
 
     def result(self, c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:
-        return answer_body(self.service, c, include_chunks)
+        return answer_body(c, include_chunks)
 
     @staticmethod
     def stats(stats: StreamStats) -> schemas.StreamStatsBody:

@@ -25,17 +25,15 @@ from client.core.errors import InvalidInput, ModelUnavailable, Overloaded, Paylo
 from client.core.model_bundle import ModelBundle
 from client.core.service import ClassifierService
 from client.core.settings import GatewaySettings
+from client.streaming.alerts import AlertNotifier
 from client.streaming.sessions import (
-    AlertNotifier,
     NothingToClassify,
     SegmentOutOfOrder,
     SessionClosed,
     SessionManager,
     SessionNotFound,
-    chunk_key,
-    closed_chunk_count,
-    stable_token_count,
 )
+from client.streaming.windows import chunk_key, closed_chunk_count, stable_token_count
 from client.triton.runner import Priority
 from helpline_model.layout import HEADS
 
@@ -142,7 +140,7 @@ def test_closed_chunks_of_every_prefix_are_chunks_of_the_final_text(
     tok = bundle.tokenizer
     overlap = default_overlap(max_length) if overlap is None else overlap
     capacity = max_length - 2
-    # Interim windows are greedy (client/streaming/sessions.py): the rule is about greedy chunks.
+    # Interim windows are greedy (client/streaming/windows.py): the rule is about greedy chunks.
     final = chunk_tokens(
         tok.encode(text), text, max_length, overlap, tok.cls_id, tok.sep_id, balanced=False
     )
@@ -216,7 +214,7 @@ def test_streamed_final_equals_one_shot_for_every_split(
         return  # the factors below are about transcripts without repeated passages
     for name in ("word", "sentence"):
         rows, padded = factors[name]
-        # Balanced: the close adds one one-shot classification (client/streaming/sessions.py).
+        # Balanced: the close adds one one-shot classification (client/streaming/windows.py).
         assert rows <= (4.0 if greedy else 5.0) and padded <= (3.0 if greedy else 4.0), factors
 
 
