@@ -263,6 +263,9 @@ ACTIONS_NOTE: dict[str, tuple[str, ...]] = {
     "N": ("No intervention needed.", "No action required."),
 }
 
+# Urgency cues state the time test of the priority rubric (docs/priority-rubric.md) for the
+# level drawn: h = the child is in danger now or within days (rules H1-H5); m = harm is real
+# but not within days, a worker follows up (M1-M3); l = no child at risk now (L1-L4).
 CUES_NARRATIVE: dict[str, tuple[str, ...]] = {
     "h": (
         "The counsellor assessed the situation as an emergency because the child remains at risk.",
