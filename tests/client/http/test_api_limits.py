@@ -47,7 +47,11 @@ def _raw_request(gateway, head: str, body_parts: list[bytes]) -> tuple[int, dict
             rest += received
         try:
             closed = sock.recv(65536) == b""
-        except (ConnectionResetError, TimeoutError):
+        except ConnectionResetError:
+            # A server that closes with part of the body still unread in its socket buffer
+            # makes the kernel send a reset instead of a FIN (RFC 2525 2.17): closed all the same.
+            closed = True
+        except TimeoutError:
             closed = False
         return status, headers, rest[:length], closed
 
