@@ -26,7 +26,7 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,15 +34,9 @@ import numpy as np
 
 from helpline_model.layout import HEAD_FIELDS, HEADS, Labels, load_labels
 from training.rows import load_rows
-from training.served import prediction_of
+from training.served import Progress, prediction_of, quiet
 
 TOP_CONFUSED_PAIRS = 10
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 # --------------------------------------------------------------------------- metrics
@@ -238,7 +232,7 @@ def predict_with_gateway(
     timeout_s: float = 120.0,
     api_key: str | None = None,
     retries: int = 5,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> list[dict]:
     """Labels from a running gateway, in input order; `concurrency` batches in flight."""
     if concurrency < 1 or batch_size < 1:

@@ -33,12 +33,18 @@ from torch import nn
 
 from helpline_model.calibration import DEFAULT_TARGET_RECALL, Calibration, check_target_recall
 from helpline_model.checkpoint import MultiTaskDistilBert, load_checkpoint, save_checkpoint
-from helpline_model.layout import HEADS, SEVERITY_FILE, SUB_TO_MAIN_FILE, TOKENIZER_FILES, Labels
+from helpline_model.layout import (
+    HEADS,
+    SEVERITY_FILE,
+    SUB_TO_MAIN_FILE,
+    TOKENIZER_FILES,
+    TRAINING_INFO_FILE,
+    Labels,
+)
 from helpline_model.taxonomy import demo_labels, write_model_extras
 from training.convert import convert_minilm, minilm_dir
 from training.data import Example, LabelVocabulary
 
-TRAINING_INFO_FILE = "training_info.json"
 METRICS = ("avg_accuracy", "micro_f1", "macro_f1")
 
 Progress = Callable[[str], None]

@@ -21,7 +21,7 @@ from helpline_model.layout import HEAD_FIELDS, HEADS, trained_max_length
 Progress = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     pass
 
 
@@ -49,7 +49,7 @@ def chunk_logits(
     *,
     overlap: int | None = None,
     batch_size: int = 32,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> list[CaseLogits]:
     """Raw logits of every chunk the gateway would cut from each narrative, before any
     temperature (PyTorch fp32; `model` may be one still in training, `tokenizer` is a
@@ -119,7 +119,7 @@ def predict_with_checkpoint(
     *,
     overlap: int | None = None,
     batch_size: int = 32,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> list[dict]:
     """Labels the gateway would return for a model exported from this checkpoint."""
     from client.core.errors import InvalidInput
@@ -163,7 +163,7 @@ def checkpoint_results(
     *,
     overlap: int | None = None,
     batch_size: int = 32,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
     calibrated: bool = True,
     cases: Sequence[CaseLogits] | None = None,
 ) -> list:

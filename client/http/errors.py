@@ -18,9 +18,9 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from client.core.errors import GatewayError, ValidationFailed
+from client.core.timestamps import now_iso
 from client.http import schemas
 from client.http.request_ids import request_id_of
-from client.http.responses import now_iso
 
 # Starlette's HTTP errors -> the API's error codes.
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE"}

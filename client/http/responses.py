@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 
 from client.core.pipeline import Classification
 from client.core.service import ClassifierService
+from client.core.timestamps import now_iso
 from client.http import schemas
 from helpline_model.severity import DISABLED
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def answer_body(c: Classification, include_chunks: bool) -> schemas.ClassifyResponse:

@@ -22,7 +22,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 
@@ -38,6 +37,7 @@ from client.core.pipeline import Classification, ClassificationPipeline, Priorit
 from client.core.security import same_owner
 from client.core.service import ClassifierService
 from client.core.settings import GatewaySettings
+from client.core.timestamps import now_iso
 from client.streaming.alerts import Alert, AlertNotifier
 from client.streaming.metrics import StreamMetrics
 from client.streaming.windows import Logits, chunk_key, closed_chunk_count, stable_token_count
@@ -73,10 +73,6 @@ class NothingToClassify(GatewayError):
 
 
 FinalResult = tuple["Classification", "Alert | None", "StreamStats"]
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 # --- results --------------------------------------------------------------------------------
