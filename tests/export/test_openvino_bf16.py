@@ -69,8 +69,9 @@ def _python_model():
 def test_served_runner_warns_when_openvino_runs_f32() -> None:
     model = _python_model()
     warning = model._openvino_precision_warning(NO_BF16, "f32")
-    assert warning is not None and "runs in f32, not bf16" in warning
+    assert warning is not None and "runs in f32, not bf16: this CPU has no native" in warning
     assert model._openvino_precision_warning(["BF16", *NO_BF16], "bf16") is None
+    assert "runs in f32" in model._openvino_precision_warning(["BF16", *NO_BF16], "f32")
 
 
 @pytest.fixture(scope="module")
