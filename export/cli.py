@@ -14,7 +14,7 @@ from helpline_model.layout import PRECISIONS
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from export.parity import ParityError
+    from export.parity import ParityError, PrecisionUnavailable
     from export.pipeline import export_checkpoint
     from helpline_model.calibration import CalibrationError
     from helpline_model.severity import DISABLED, SeverityOrderError, describe, parse_severity_order
@@ -35,7 +35,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
             severity_order=order,
             target_recall=args.target_recall,
         )
-    except (SeverityOrderError, CalibrationError) as exc:
+    except (SeverityOrderError, CalibrationError, PrecisionUnavailable) as exc:
         print(f"export refused: {exc}", file=sys.stderr)
         return 2
     except ParityError as exc:
@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--version", type=int, default=None, help="default: highest + 1")
     exp.add_argument("--parity-texts", type=Path, default=None, help="JSON/JSONL with narrative")
     exp.add_argument("--max-texts", type=int, default=500)
-    exp.add_argument("--min-agreement", type=float, default=0.99, help="int8/fp16 main argmax")
+    exp.add_argument(
+        "--min-agreement", type=float, default=0.99, help="int8/fp16/openvino-bf16 main argmax"
+    )
     exp.add_argument(
         "--severity-order",
         default=None,

@@ -19,6 +19,9 @@ Tooling, and why:
   sets the scale of the whole tensor. Slower than int8, but it keeps the answers
   (docs/quantization.md). The fused Attention op's QKV projection stays fp32: MatMulNBits
   only replaces MatMul.
+- openvino-bf16: the plain fp32 export, as for fp16 (standard ONNX ops): OpenVINO fuses the
+  graph itself and converts it to bf16 when it compiles it (export/openvino_runner.py; the
+  Python backend does the same at load), so the file stays a portable fp32 graph.
 """
 
 from __future__ import annotations
@@ -193,6 +196,8 @@ def export_onnx(checkpoint: Checkpoint, precision: str, work_dir: Path) -> tuple
         return fp32, fp32
     if precision == "fp16":
         return export_gpu_graph(fp32), fp32
+    if precision == "openvino-bf16":
+        return fp32, fp32
     optimized = _optimize(checkpoint, fp32, work_dir / "model.opt.onnx")
     if precision == "fp32-opt":
         return optimized, fp32

@@ -4,9 +4,11 @@ Graphs with fp32 weights (fp32, fp32-opt, and fp16, whose file is fp32 until Ten
 it in fp16) must match PyTorch logits within `FP32_TOLERANCE` on padded random batches of
 several sizes and lengths and on real text. Reduced-precision graphs cannot match logits
 that closely, so they are judged by what the gateway uses: the argmax of each head on real
-text. int8 graphs are run as they are; for fp16, a copy of the graph with fp16 weights and
-fp16 tensors between ops stands in for TensorRT's fp16 engine (`fp16_estimate`). The export
-fails when main-category agreement is below the configured threshold.
+text. int8 graphs are run as they are, openvino-bf16 graphs by OpenVINO in bf16
+(export/openvino_runner.py) as the Python backend serves them; for fp16, a copy of the graph
+with fp16 weights and fp16 tensors between ops stands in for TensorRT's fp16 engine
+(`fp16_estimate`). The export fails when main-category agreement is below the configured
+threshold.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from export import openvino_runner
 from export.onnx_runner import OrtRunner
+from export.openvino_runner import OPENVINO_PRECISION, OpenVinoRunner
 from helpline_model.checkpoint import Checkpoint
 from helpline_model.layout import HEADS
 from helpline_model.torch_runner import TorchRunner
@@ -25,7 +29,7 @@ FP32_TOLERANCE = 1e-4
 # Precisions whose file holds fp32 weights, checked against FP32_TOLERANCE.
 FP32_WEIGHT_PRECISIONS = ("fp32", "fp32-opt", "fp16")
 # Precisions whose answers are judged by argmax agreement, and of which graph.
-AGREEMENT_PRECISIONS = ("int8", "int8-block", "fp16")
+AGREEMENT_PRECISIONS = ("int8", "int8-block", "fp16", OPENVINO_PRECISION)
 FP16_ESTIMATE = (
     "the same graph with fp16 weights and fp16 tensors between ops (onnxruntime.transformers"
     ".float16, int64 in / fp32 out) on ONNX Runtime's CPU provider; an estimate of TensorRT's "
@@ -39,6 +43,21 @@ BATCH_SIZES = (1, 3, 8)
 
 class ParityError(RuntimeError):
     pass
+
+
+class PrecisionUnavailable(ParityError):
+    """The precision would not be what its name says on this CPU; refused before any work."""
+
+
+def require_precision_available(precision: str) -> None:
+    """`openvino-bf16` needs a CPU that computes bf16 natively: elsewhere OpenVINO silently
+    runs the graph in f32, a version whose name and metadata would claim bf16's speed."""
+    if precision == OPENVINO_PRECISION and not openvino_runner.native_bf16():
+        raise PrecisionUnavailable(
+            f"{precision}: this CPU has no native bf16 (OpenVINO's CPU "
+            "OPTIMIZATION_CAPABILITIES lacks BF16; it needs AVX512_BF16 or AMX), so OpenVINO "
+            "would run it in f32; export int8, int8-block or fp32-opt here instead"
+        )
 
 
 @dataclass
@@ -137,7 +156,10 @@ class _TextScores:
 
 
 def _score_texts(
-    checkpoint: Checkpoint, runners: list[OrtRunner], texts: list[str], max_length: int
+    checkpoint: Checkpoint,
+    runners: list[OrtRunner | OpenVinoRunner],
+    texts: list[str],
+    max_length: int,
 ) -> list[_TextScores]:
     """PyTorch runs once per batch; every runner is compared with the same reference."""
     scores = [_TextScores() for _ in runners]
@@ -158,6 +180,22 @@ def _require_agreement(what: str, agreement: dict[str, float], n: int, minimum: 
         )
 
 
+def _runner(
+    onnx_path: Path, precision: str, providers: list[str] | None
+) -> OrtRunner | OpenVinoRunner:
+    """The graph run as it will be served: openvino-bf16 in OpenVINO, the others in ONNX
+    Runtime."""
+    if precision != OPENVINO_PRECISION:
+        return OrtRunner(onnx_path, providers)
+    require_precision_available(precision)
+    runner = OpenVinoRunner(onnx_path)
+    if runner.precision != "bf16":
+        raise PrecisionUnavailable(
+            f"{precision}: OpenVINO compiled the graph in {runner.precision}"
+        )
+    return runner
+
+
 def check_parity(
     checkpoint: Checkpoint,
     onnx_path: Path,
@@ -170,7 +208,7 @@ def check_parity(
 ) -> ParityReport:
     """`text_max_length`: the length real text is cut to, i.e. the chunk length the gateway
     will serve (the trained length); random batches always go up to the model's maximum."""
-    runner = OrtRunner(onnx_path, providers)
+    runner = _runner(onnx_path, precision, providers)
     report = ParityReport(precision=precision, execution_provider=runner.provider)
 
     vocab = int(checkpoint.model.config.vocab_size)

@@ -12,7 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from export.onnx_export import OPSET, export_onnx
-from export.parity import DEFAULT_MIN_AGREEMENT, ParityReport, check_parity
+from export.openvino_runner import OPENVINO_PRECISION
+from export.parity import (
+    DEFAULT_MIN_AGREEMENT,
+    ParityReport,
+    check_parity,
+    require_precision_available,
+)
 from export.repository import write_version
 from export.sample_texts import SAMPLE_NARRATIVES
 from helpline_model.calibration import Calibration, CalibrationError, load_calibration
@@ -69,13 +75,17 @@ def load_texts(path: Path | None) -> list[str]:
     return [t for t in texts if t.strip()]
 
 
-def _versions_of_tools() -> dict[str, str]:
+def _versions_of_tools(precision: str) -> dict[str, str]:
     import onnxruntime
     import torch
     import transformers
 
     found = {"torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
     found["transformers"] = transformers.__version__
+    if precision == OPENVINO_PRECISION:
+        import openvino
+
+        found["openvino"] = openvino.__version__
     try:
         from importlib.metadata import version
 
@@ -142,6 +152,8 @@ def export_checkpoint(
     `target_recall`: re-choose the escalation operating point on the checkpoint's validation
     curve (calibration.json) for this recall of the most severe level."""
     started = time.monotonic()
+    # Before loading anything: a precision this CPU cannot run as named is refused at once.
+    require_precision_available(precision)
     checkpoint = load_checkpoint(source)
     severity = version_severity(checkpoint.folder, checkpoint.labels.priority, severity_order)
     calibration = version_calibration(checkpoint.folder, severity, target_recall)
@@ -168,7 +180,7 @@ def export_checkpoint(
             "source_sha256": folder_hash(checkpoint.folder),
             "precision": precision,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "export": {"opset": OPSET, "tools": _versions_of_tools()},
+            "export": {"opset": OPSET, "tools": _versions_of_tools(precision)},
             "max_length": checkpoint.max_length,
             "inputs": ["input_ids", "attention_mask"],
             "outputs": dict(OUTPUT_NAMES),

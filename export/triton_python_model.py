@@ -19,6 +19,12 @@ the longest is (bench.row_execution, "answer" times). Priority comes before leng
 scheduler takes high-priority requests (level 1) from its queue first, and a high request
 handed over together with low ones also runs first here.
 
+A version exported as `openvino-bf16` (its metadata.json says so) runs the same rows with
+OpenVINO instead of ONNX Runtime, in bf16: one compiled model with one stream per row worker,
+each stream `intra_op_thread_count` threads, and one infer request per worker thread, the
+equivalent of the threads sharing one single-threaded session. Same tensors in and out. On a
+CPU without native bf16 OpenVINO runs f32 instead; that is logged as a warning.
+
 On a GPU (config parameter `execution_provider`: `cuda`, or `tensorrt` with the TensorRT
 accelerator's settings as config.pbtxt names them; bench/gpu.py writes such a config) the
 rows are not cut: a GPU computes a padded batch in one launch, and TensorRT's shape profile
@@ -30,6 +36,7 @@ Never logs tensor contents: they are tokenised child-abuse narratives.
 
 import json
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -38,6 +45,8 @@ import triton_python_backend_utils as pb_utils
 
 INPUTS = ("input_ids", "attention_mask")
 EXECUTION_PROVIDERS = ("cpu", "cuda", "tensorrt")
+# The version precision (metadata.json) whose rows run in OpenVINO (export/openvino_runner.py).
+OPENVINO_PRECISION = "openvino-bf16"
 # TensorRT accelerator settings read from the config, under the keys config.pbtxt's
 # `gpu_execution_accelerator` uses, and the TensorRT provider option each one sets.
 TENSORRT_PARAMETERS = {
@@ -88,6 +97,63 @@ def execution_providers(config, device_id=0, instance=""):
     return [("TensorrtExecutionProvider", options), cuda, "CPUExecutionProvider"]
 
 
+def _version_precision(version_dir):
+    """The precision metadata.json names for the version ("" where it names none)."""
+    try:
+        with open(os.path.join(version_dir, "metadata.json")) as handle:
+            return str(json.load(handle).get("precision", ""))
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def _openvino_precision_warning(capabilities, precision):
+    """Why an openvino-bf16 version is not running bf16 here, or None when it is."""
+    if "BF16" in capabilities and precision == "bf16":
+        return None
+    why = (
+        "this CPU has no native bf16 (OpenVINO OPTIMIZATION_CAPABILITIES lacks BF16)"
+        if "BF16" not in capabilities
+        else "OpenVINO compiled it so"
+    )
+    return (
+        f"{OPENVINO_PRECISION} version runs in {precision}, not bf16: {why}, so it is no "
+        "faster than fp32; serve an int8 or fp32-opt export here"
+    )
+
+
+class _OpenVinoRows:
+    """One compiled model, `workers` streams of `threads` threads each (0: OpenVINO splits the
+    cores), and one infer request per pool thread, created on that thread's first row."""
+
+    def __init__(self, model_path, workers, threads, output_names):
+        import openvino as ov
+
+        core = ov.Core()
+        config = {
+            "INFERENCE_PRECISION_HINT": "bf16",
+            "NUM_STREAMS": workers,
+            # Instances are separate processes: pinned, each would take the same first cores.
+            "ENABLE_CPU_PINNING": False,
+        }
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = workers * threads
+        self.compiled = core.compile_model(model_path, "CPU", config)
+        hint = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.precision = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
+        self.capabilities = [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+        self.version = ov.__version__
+        self.output_names = output_names
+        self._local = threading.local()
+
+    def run(self, ids, mask):
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        result = request.infer({"input_ids": ids, "attention_mask": mask})
+        # The request reuses its output buffers on its next row: copy them out.
+        return [np.array(result[name], dtype=np.float32, copy=True) for name in self.output_names]
+
+
 def _real_length(mask_row):
     """The length of a right-padded row (ones, then only zeros); the full row otherwise,
     so a mask of any other shape still reaches the model unchanged."""
@@ -121,6 +187,44 @@ class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
         version_dir = os.path.join(args["model_repository"], args["model_version"])
+        device = int(args.get("model_instance_device_id") or 0)
+        providers = execution_providers(config, device, args.get("model_instance_name", ""))
+        # On a GPU the rows run padded, as one batch per sequence length (execute_padded).
+        self.padded = providers != ["CPUExecutionProvider"]
+        self.max_rows = max(1, int(config.get("max_batch_size") or 1))
+        self.output_names = [output["name"] for output in config["output"]]
+        self.vocab_size = int(_param(config, "vocab_size", "30522"))
+        # What Triton uses for a request that names no priority (0 = none configured).
+        batching = config.get("dynamic_batching") or {}
+        self.default_priority = int(batching.get("default_priority_level", 0) or 0)
+        workers = max(1, int(_param(config, "row_workers", "1")))
+        self.openvino = None
+        if _version_precision(version_dir) == OPENVINO_PRECISION:
+            if self.padded:
+                raise RuntimeError(f"{OPENVINO_PRECISION} versions run on CPU only")
+            self.openvino = self._load_openvino(version_dir, config, workers)
+        else:
+            self._load_onnxruntime(version_dir, config, providers)
+        # ONNX Runtime allows concurrent run() calls on one session, OpenVINO concurrent
+        # infer requests on one compiled model; both release the GIL while they compute, so
+        # these threads share the weights and run in parallel.
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="row")
+
+    def _load_openvino(self, version_dir, config, workers):
+        threads = int(_param(config, "intra_op_thread_count", "0"))
+        rows = _OpenVinoRows(
+            os.path.join(version_dir, "model.onnx"), workers, threads, self.output_names
+        )
+        pb_utils.Logger.log_info(
+            f"{OPENVINO_PRECISION}: OpenVINO {rows.version} runs in {rows.precision}, "
+            f"{workers} streams x {threads or 'auto'} threads"
+        )
+        warning = _openvino_precision_warning(rows.capabilities, rows.precision)
+        if warning:
+            pb_utils.Logger.log_warn(warning)
+        return rows
+
+    def _load_onnxruntime(self, version_dir, config, providers):
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(_param(config, "intra_op_thread_count", "0"))
         options.inter_op_num_threads = int(_param(config, "inter_op_thread_count", "1"))
@@ -129,10 +233,6 @@ class TritonPythonModel:
         # sharing the cores that core is taken from the instance that has work.
         spinning = _param(config, "allow_spinning", "1")
         options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
-        device = int(args.get("model_instance_device_id") or 0)
-        providers = execution_providers(config, device, args.get("model_instance_name", ""))
-        # On a GPU the rows run padded, as one batch per sequence length (execute_padded).
-        self.padded = providers != ["CPUExecutionProvider"]
         if self.padded and hasattr(ort, "preload_dlls"):
             # onnxruntime-gpu finds CUDA and cuDNN from NVIDIA's pip wheels this way; where it
             # cannot, the provider check below says so.
@@ -151,16 +251,6 @@ class TritonPythonModel:
             if wanted not in active and _param(config, "allow_provider_fallback", "0") != "1":
                 raise RuntimeError(f"{wanted} could not be loaded; ONNX Runtime has {active}")
             pb_utils.Logger.log_info(f"execution providers: {', '.join(active)}")
-        self.max_rows = max(1, int(config.get("max_batch_size") or 1))
-        self.output_names = [output["name"] for output in config["output"]]
-        self.vocab_size = int(_param(config, "vocab_size", "30522"))
-        # What Triton uses for a request that names no priority (0 = none configured).
-        batching = config.get("dynamic_batching") or {}
-        self.default_priority = int(batching.get("default_priority_level", 0) or 0)
-        # ONNX Runtime allows concurrent run() calls on one session and releases the GIL
-        # while it computes, so these threads share the weights and run in parallel.
-        workers = max(1, int(_param(config, "row_workers", "1")))
-        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="row")
 
     def finalize(self):
         self.pool.shutdown(wait=True)
@@ -175,6 +265,8 @@ class TritonPythonModel:
         return None
 
     def _run_row(self, ids, mask):
+        if self.openvino is not None:
+            return self.openvino.run(ids, mask)
         return self.session.run(self.output_names, {"input_ids": ids, "attention_mask": mask})
 
     def _answer(self, futures):

@@ -19,7 +19,8 @@ DEFAULT_MODEL_NAME = "helpline_classifier"
 HEADS: tuple[str, ...] = ("main", "sub", "intervention", "priority")
 
 # Graph precisions the export writes: see export/onnx_export.py for how each is made.
-PRECISIONS: tuple[str, ...] = ("fp32", "fp32-opt", "int8", "int8-block", "fp16")
+# `openvino-bf16` is the plain fp32 graph, run by OpenVINO in bf16 (export/openvino_runner.py).
+PRECISIONS: tuple[str, ...] = ("fp32", "fp32-opt", "int8", "int8-block", "fp16", "openvino-bf16")
 
 LABEL_FILES: dict[str, str] = {
     "main": "main_categories.json",
