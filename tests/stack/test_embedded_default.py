@@ -31,7 +31,12 @@ def checkpoint_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize(
     ("refused", "served"),
-    [(set(), "int8"), ({"int8"}, "int8-block"), ({"int8", "int8-block"}, "fp32-opt")],
+    [
+        (set(), "int8"),
+        ({"int8"}, "openvino-bf16"),
+        ({"int8", "openvino-bf16"}, "int8-block"),
+        ({"int8", "openvino-bf16", "int8-block"}, "fp32-opt"),
+    ],
 )
 def test_falls_back_in_order_of_speed(
     refused: set[str], served: str, checkpoint_dir: Path, monkeypatch: pytest.MonkeyPatch
