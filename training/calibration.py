@@ -318,6 +318,57 @@ def load_fitting_set(path: Path, vocab, evaluation: Path = EVALUATION_SET) -> Fi
     )
 
 
+def refit_checkpoint(
+    folder: Path,
+    data: Path,
+    *,
+    target_recall: float = DEFAULT_TARGET_RECALL,
+    batch_size: int = 32,
+) -> tuple[Calibration, dict]:
+    """Refit an existing checkpoint's calibration.json on the labelled file `data` (refused when
+    it is the evaluation set), without training: the served chunking, the checkpoint's severity
+    order and sub -> main map. Also replaces the calibration report in training_info.json, which
+    the export copies into the version's metadata."""
+    import json
+
+    from client.core.tokenization import NarrativeTokenizer
+    from helpline_model.checkpoint import load_checkpoint
+    from helpline_model.layout import trained_max_length
+    from training.data import LabelVocabulary
+    from training.finetune import TRAINING_INFO_FILE
+    from training.rows import example_rows
+    from training.served import served_settings
+
+    checkpoint = load_checkpoint(folder)
+    fitting = load_fitting_set(data, LabelVocabulary.from_checkpoint(checkpoint.folder))
+    max_length = trained_max_length(checkpoint.folder) or checkpoint.max_length
+    cases = chunk_logits(
+        checkpoint.model,
+        NarrativeTokenizer(checkpoint.folder),
+        [e.narrative for e in fitting.examples],
+        min(int(max_length), checkpoint.max_length),
+        batch_size=batch_size,
+    )
+    # The severity order only: the threshold and rule are what is being chosen.
+    sub_to_main, severity, _ = served_settings(checkpoint.folder, False)
+    calibration, report = fit_calibration(
+        cases,
+        example_rows(fitting.examples),
+        checkpoint.labels,
+        severity,
+        target_recall=target_recall,
+        sub_to_main=sub_to_main,
+        fitted_on=fitting.fitted_on,
+    )
+    calibration.save(checkpoint.folder)
+    info_path = checkpoint.folder / TRAINING_INFO_FILE
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+        info["calibration"] = report
+        info_path.write_text(json.dumps(info, indent=1))
+    return calibration, report
+
+
 def _share(flagged: np.ndarray, among: np.ndarray) -> float | None:
     """Share of the `among` cases that are flagged; None when there are none."""
     return float((flagged & among).sum() / among.sum()) if among.any() else None

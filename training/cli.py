@@ -1,5 +1,6 @@
 """`python -m training.cli`: train into the registry, list / roll back / promote versions,
-build the demo model. (The corpus has its own CLI: `python -m corpus.generator`.)"""
+refit a checkpoint's calibration on a labelled file, build the demo model. (The corpus has its
+own CLI: `python -m corpus.generator`.)"""
 
 from __future__ import annotations
 
@@ -227,6 +228,26 @@ def cmd_build_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from training.calibration import refit_checkpoint
+
+    calibration, report = refit_checkpoint(
+        args.checkpoint, args.calibration_data, target_recall=args.target_recall
+    )
+    print(
+        json.dumps(
+            {
+                "fitted_on": calibration.fitted_on,
+                "temperatures": calibration.temperatures,
+                "escalation": report["escalation"] or report.get("escalation_skipped"),
+                "rules": report.get("rules"),
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from helpline_model.calibration import DEFAULT_TARGET_RECALL
     from training.demo_model import DEFAULT_BUDGET_S
@@ -256,6 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--repository", type=Path, default=Path("model_repository"))
     promote.add_argument("--model-name", default=None)
     promote.set_defaults(func=cmd_promote)
+
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="refit a checkpoint's calibration.json on a labelled file, without training",
+    )
+    calibrate.add_argument("--checkpoint", type=Path, required=True)
+    calibrate.add_argument("--calibration-data", type=Path, required=True, metavar="FILE")
+    calibrate.add_argument("--target-recall", type=float, default=DEFAULT_TARGET_RECALL)
+    calibrate.set_defaults(func=cmd_calibrate)
 
     demo = sub.add_parser("build-demo", help="build the demo checkpoint")
     demo.add_argument("--out", type=Path, required=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -504,3 +505,26 @@ def test_hand_written_summary_of_a_build(trained: Path) -> None:
     assert set(shipped["ece"]) == {"main", "sub", "intervention", "priority"}
     assert summary["uncalibrated"]["escalation_threshold"] == 0.5
     assert "most-severe recall" in handwritten_line(summary)
+
+
+def test_calibrate_refits_a_checkpoint_without_training(trained: Path, tmp_path: Path) -> None:
+    from training.cli import main as cli_main
+    from training.finetune import TRAINING_INFO_FILE
+
+    folder = shutil.copytree(trained, tmp_path / "ckpt")
+    before = (folder / CALIBRATION_FILE).read_text()
+    weights = (folder / "model.safetensors").read_bytes()
+    calibrate = ["calibrate", "--checkpoint", str(folder), "--calibration-data"]
+    assert cli_main([*calibrate, str(EVALUATION_SET)]) == 2
+    assert (folder / CALIBRATION_FILE).read_text() == before
+    rows = corpus.generate(40, seed=600, length_profile="short")
+    data = _write_rows(tmp_path / "fit.jsonl", rows)
+    assert cli_main([*calibrate, str(data)]) == 0
+    after = json.loads((folder / CALIBRATION_FILE).read_text())
+    assert after["fitted_on"]["file"] == "fit.jsonl" and after["escalation"]["split"] == "fit.jsonl"
+    assert after["fitted_on"]["n_most_severe"] == sum(r["priority"] == "high" for r in rows)
+    assert after["temperatures"] != json.loads(before)["temperatures"]
+    assert json.loads((folder / TRAINING_INFO_FILE).read_text())["calibration"]["split"] == (
+        "fit.jsonl"
+    )
+    assert (folder / "model.safetensors").read_bytes() == weights
