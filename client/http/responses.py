@@ -8,7 +8,7 @@ from client.core.pipeline import Classification
 from client.core.service import ClassifierService
 from client.core.timestamps import now_iso
 from client.http import schemas
-from helpline_model.calibration import THRESHOLD, VOTE_OR_THRESHOLD, Calibration
+from helpline_model.calibration import THRESHOLD, Calibration
 from helpline_model.severity import DISABLED
 
 
@@ -125,10 +125,9 @@ def escalation_state(service: ClassifierService) -> str:
             "other level"
         )
     else:
-        rule = (
-            f"rule {VOTE_OR_THRESHOLD}: a chunk predicting {level!r} with probability >= "
-            f"{threshold:g} escalates"
-        )
+        # Today's words for today's rule (versions without a rule read as before); a
+        # calibrated point's description names the rule.
+        rule = f"a chunk predicting {level!r} with probability >= {threshold:g} escalates"
     return f"enabled (least to most severe: {order}; {rule}{chosen})"
 
 
