@@ -407,6 +407,7 @@ def set_summary(
             most_severe_recall=_share(flagged, truth),
             false_alarm_rate=_share(flagged, ~truth),
             escalation_threshold=results[0].escalation.threshold if results else None,
+            escalation_rule=results[0].escalation.rule if results else None,
         )
     return summary
 

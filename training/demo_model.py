@@ -104,7 +104,8 @@ def handwritten_line(summary: dict) -> str:
         f", sub {shipped['sub_accuracy']:.3f}, most-severe recall "
         f"{'-' if recall is None else f'{recall:.3f}'}, false alarms "
         f"{'-' if false_alarms is None else f'{false_alarms:.3f}'} at threshold "
-        f"{shipped.get('escalation_threshold') or 0:.4g}, ECE main {shipped['ece']['main']:.3f}"
+        f"{shipped.get('escalation_threshold') or 0:.4g} (rule {shipped.get('escalation_rule')})"
+        f", ECE main {shipped['ece']['main']:.3f}"
         f" priority {shipped['ece']['priority']:.3f}"
     )
 

@@ -500,6 +500,7 @@ def test_hand_written_summary_of_a_build(trained: Path) -> None:
     assert shipped["n"] == summary["cleaning"]["kept"] and 0 < shipped["n"] <= n_rows
     threshold = json.loads((trained / CALIBRATION_FILE).read_text())["escalation"]["threshold"]
     assert shipped["escalation_threshold"] == threshold
+    assert shipped["escalation_rule"] in RULES
     for key in ("main_accuracy", "sub_accuracy", "most_severe_recall", "false_alarm_rate"):
         assert 0.0 <= shipped[key] <= 1.0
     assert set(shipped["ece"]) == {"main", "sub", "intervention", "priority"}
@@ -528,3 +529,15 @@ def test_calibrate_refits_a_checkpoint_without_training(trained: Path, tmp_path:
         "fit.jsonl"
     )
     assert (folder / "model.safetensors").read_bytes() == weights
+
+
+def test_the_hand_written_validation_set_is_not_the_evaluation_set() -> None:
+    """The demo build fits on it by default: a leak would stop `make serve`, so catch it here."""
+    from training.demo_model import HANDWRITTEN_VALIDATION
+
+    if not HANDWRITTEN_VALIDATION.is_file():
+        pytest.skip(f"{HANDWRITTEN_VALIDATION.name} not committed yet")
+    fitting = load_fitting_set(HANDWRITTEN_VALIDATION, LabelVocabulary.demo())
+    assert fitting.fitted_on["rejected"] == 0 and fitting.fitted_on["n"] >= 100
+    priorities = [e.label("priority") for e in fitting.examples]
+    assert priorities.count("high") >= 20
