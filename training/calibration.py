@@ -1,11 +1,16 @@
-"""Fit a model version's calibration on the validation split (never the test split).
+"""Fit a model version's calibration on one labelled fitting set: a named file
+(`training.cli train --calibration-data`, the demo build's hand-written validation set) or
+else the validation split. Never the test split, never the hand-written evaluation set (a
+fitting file with its path, its bytes or any of its narratives is refused).
 
-1. Temperature scaling per head: T minimises the negative log-likelihood of the validation
+1. Temperature scaling per head: T minimises the negative log-likelihood of the fitting
    chunks' labels under softmax(logits / T) (one scalar per head, so the argmax, and with it
    every accuracy figure, is unchanged; only the confidences move).
 2. The escalation operating point: with the calibrated probabilities and the gateway's own
-   aggregation, the highest threshold on P(most severe level) whose recall of that level on
-   validation reaches the target (helpline_model/calibration.py defines score and curve).
+   aggregation, per decision rule (`vote_or_threshold`, `threshold`) the highest threshold on
+   P(most severe level) whose recall of that level on the fitting rows reaches the target;
+   kept, the rule with fewer false alarms there (helpline_model/calibration.py defines rules,
+   scores and curves).
 
 Also here: expected calibration error and reliability bins for the report, and the summary
 of a labelled set at the shipped operating point (the per-build hand-written report).
@@ -13,22 +18,31 @@ of a labelled set at the shipped operating point (the per-build hand-written rep
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from client.core.aggregation import Severity, aggregate_logits, softmax
 from helpline_model.calibration import (
     DEFAULT_TARGET_RECALL,
+    RULES,
+    SPLIT,
+    VOTE_OR_THRESHOLD,
     Calibration,
     CalibrationError,
     choose_point,
+    choose_rule,
     operating_curve,
 )
 from helpline_model.layout import HEAD_FIELDS, HEADS, Labels
 from training.served import CaseLogits, chunk_logits
 
+# Only ever evaluated: never a fitting set (see `check_not_evaluation_set`).
+EVALUATION_SET = Path(__file__).resolve().parents[1] / "data" / "handwritten_eval.jsonl"
 ECE_BINS = 15
 # log T is searched in [-3, 3]: temperatures from 0.05 to 20 cover any sane network.
 LOG_T_BOUNDS = (-3.0, 3.0)
@@ -118,26 +132,29 @@ def escalation_scores(
     severity: Severity,
     calibration: Calibration | None,
     sub_to_main: Mapping[str, str] | None = None,
+    rule: str = VOTE_OR_THRESHOLD,
 ) -> np.ndarray:
-    """Per case: 1.0 when the gateway's vote already reports the most severe level, else the
-    largest calibrated chunk probability of it (what the escalation threshold is compared to)."""
+    """Per case, what the escalation threshold is compared to under `rule`: the largest
+    calibrated chunk probability of the most severe level, or (`vote_or_threshold`) 1.0 when
+    the gateway's vote already reports that level."""
     top = labels.priority.index(severity.most_severe)
+    scale = calibration.temperature("priority") if calibration else 1.0
     # Only the vote is read from this aggregation (voted_level comes before escalation).
     never = Severity(severity.least_to_most_severe, 1.0)
     scores = []
     for case in cases:
-        result = aggregate_logits(
-            case.logits,
-            case.token_counts,
-            labels,
-            sub_to_main=sub_to_main,
-            severity=never,
-            calibration=calibration,
-        )
-        if result.escalation.voted_level == severity.most_severe:
-            scores.append(1.0)
-            continue
-        scale = calibration.temperature("priority") if calibration else 1.0
+        if rule == VOTE_OR_THRESHOLD:
+            result = aggregate_logits(
+                case.logits,
+                case.token_counts,
+                labels,
+                sub_to_main=sub_to_main,
+                severity=never,
+                calibration=calibration,
+            )
+            if result.escalation.voted_level == severity.most_severe:
+                scores.append(1.0)
+                continue
         scores.append(float(softmax(case.logits["priority"] / scale)[:, top].max()))
     return np.asarray(scores)
 
@@ -170,36 +187,185 @@ def fit_calibration(
     *,
     target_recall: float = DEFAULT_TARGET_RECALL,
     sub_to_main: Mapping[str, str] | None = None,
+    fitted_on: Mapping | None = None,
 ) -> tuple[Calibration, dict]:
-    """(calibration, report) from the VALIDATION split's chunk logits and labels. Without a
-    severity order, or without a most-severe case, only the temperatures are fitted."""
+    """(calibration, report) from the FITTING rows' chunk logits and labels (the validation
+    split unless `fitted_on` names a file, see `FittingSet`). Without a severity order, or
+    without a most-severe case, only the temperatures are fitted."""
     if len(cases) != len(rows) or not rows:
-        raise CalibrationError("calibration needs the chunk logits of every validation row")
+        raise CalibrationError("calibration needs the chunk logits of every fitting row")
+    source = dict(fitted_on or {"split": SPLIT})
+    source["n"] = len(rows)
+    split = str(source.get("file", source.get("split", SPLIT)))
+    positive = None
+    if severity is not None:
+        positive = np.array([str(r[HEAD_FIELDS["priority"]]) == severity.most_severe for r in rows])
+        source["n_most_severe"] = int(positive.sum())
     temperatures = {}
     for head in HEADS:
         logits, targets = stacked_chunks(cases, _targets(rows, labels, head), head)
         temperatures[head] = fit_temperature(logits, targets)
-    calibration = Calibration(temperatures)
+    calibration = Calibration(temperatures, fitted_on=source)
     report: dict = {
-        "split": "validation",
+        "split": split,
+        "fitted_on": source,
         "n": len(rows),
         "temperatures": temperatures,
         "before": calibration_metrics(cases, rows, labels, None),
         "after": calibration_metrics(cases, rows, labels, calibration),
         "escalation": None,
     }
-    if severity is None:
+    if severity is None or positive is None:
         report["escalation_skipped"] = "no severity order"
         return calibration, report
-    positive = np.array([str(r[HEAD_FIELDS["priority"]]) == severity.most_severe for r in rows])
     if not positive.any():
-        report["escalation_skipped"] = f"no {severity.most_severe!r} case in validation"
+        report["escalation_skipped"] = f"no {severity.most_severe!r} case in {split}"
         return calibration, report
-    scores = escalation_scores(cases, labels, severity, calibration, sub_to_main)
-    curve = operating_curve(scores, positive)
-    point = choose_point(curve, target_recall, int(positive.sum()), int((~positive).sum()))
-    calibration = Calibration(temperatures, point, tuple(curve), severity.most_severe)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    curves = {
+        rule: tuple(
+            operating_curve(
+                escalation_scores(cases, labels, severity, calibration, sub_to_main, rule),
+                positive,
+            )
+        )
+        for rule in RULES
+    }
+    point = choose_rule(curves, target_recall, n_pos, n_neg, split=split)
+    calibration = Calibration(
+        temperatures, point, curves[point.rule], severity.most_severe, curves, source
+    )
     report["escalation"] = point.describe()
+    report["rules"] = {
+        rule: choose_point(
+            curves[rule], target_recall, n_pos, n_neg, split=split, rule=rule
+        ).describe()
+        for rule in RULES
+    }
+    return calibration, report
+
+
+def _normalized(narrative: str) -> str:
+    return " ".join(narrative.split()).casefold()
+
+
+def _narratives(path: Path) -> set[str]:
+    from training.data import read_records
+
+    return {
+        _normalized(str(r["narrative"]))
+        for r in read_records(path)
+        if isinstance(r.get("narrative"), str)
+    }
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def check_not_evaluation_set(path: Path, evaluation: Path = EVALUATION_SET) -> None:
+    """Refuse (CalibrationError) a fitting file that is the evaluation set: the same path, the
+    same bytes, or any narrative in common (whitespace and case aside). Fitting on it would
+    make every figure reported on it meaningless."""
+    path, evaluation = Path(path), Path(evaluation)
+    if not evaluation.is_file():
+        return
+    why = None
+    if path.resolve() == evaluation.resolve():
+        why = "is the evaluation set"
+    elif sha256_of(path) == sha256_of(evaluation):
+        why = f"has the same sha256 as the evaluation set {evaluation.name}"
+    else:
+        shared = _narratives(path) & _narratives(evaluation)
+        if shared:
+            why = f"shares {len(shared)} narrative(s) with the evaluation set {evaluation.name}"
+    if why:
+        raise CalibrationError(
+            f"refusing to fit calibration on {path}: it {why}, which is only ever evaluated, "
+            "never used to fit or choose anything"
+        )
+
+
+@dataclass(frozen=True)
+class FittingSet:
+    """A named labelled file to fit temperatures and the operating point on, its labels
+    cleaned onto the model's vocabulary as for training."""
+
+    examples: list
+    fitted_on: dict
+
+
+def load_fitting_set(path: Path, vocab, evaluation: Path = EVALUATION_SET) -> FittingSet:
+    """`path` read and cleaned with `vocab` (a `training.data.LabelVocabulary`), after
+    `check_not_evaluation_set`; refused when no row survives cleaning."""
+    from training.data import load_dataset
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"calibration data {path} not found")
+    check_not_evaluation_set(path, evaluation)
+    dataset = load_dataset(path, vocab)
+    if not dataset.examples:
+        raise CalibrationError(f"no usable row in calibration data {path}")
+    return FittingSet(
+        examples=list(dataset.examples),
+        fitted_on={
+            "file": path.name,
+            "sha256": sha256_of(path),
+            "n": len(dataset.examples),
+            "rejected": dataset.report.n_rejected,
+        },
+    )
+
+
+def refit_checkpoint(
+    folder: Path,
+    data: Path,
+    *,
+    target_recall: float = DEFAULT_TARGET_RECALL,
+    batch_size: int = 32,
+) -> tuple[Calibration, dict]:
+    """Refit an existing checkpoint's calibration.json on the labelled file `data` (refused when
+    it is the evaluation set), without training: the served chunking, the checkpoint's severity
+    order and sub -> main map. Also replaces the calibration report in training_info.json, which
+    the export copies into the version's metadata."""
+    import json
+
+    from client.core.tokenization import NarrativeTokenizer
+    from helpline_model.checkpoint import load_checkpoint
+    from helpline_model.layout import trained_max_length
+    from training.data import LabelVocabulary
+    from training.finetune import TRAINING_INFO_FILE
+    from training.rows import example_rows
+    from training.served import served_settings
+
+    checkpoint = load_checkpoint(folder)
+    fitting = load_fitting_set(data, LabelVocabulary.from_checkpoint(checkpoint.folder))
+    max_length = trained_max_length(checkpoint.folder) or checkpoint.max_length
+    cases = chunk_logits(
+        checkpoint.model,
+        NarrativeTokenizer(checkpoint.folder),
+        [e.narrative for e in fitting.examples],
+        min(int(max_length), checkpoint.max_length),
+        batch_size=batch_size,
+    )
+    # The severity order only: the threshold and rule are what is being chosen.
+    sub_to_main, severity, _ = served_settings(checkpoint.folder, False)
+    calibration, report = fit_calibration(
+        cases,
+        example_rows(fitting.examples),
+        checkpoint.labels,
+        severity,
+        target_recall=target_recall,
+        sub_to_main=sub_to_main,
+        fitted_on=fitting.fitted_on,
+    )
+    calibration.save(checkpoint.folder)
+    info_path = checkpoint.folder / TRAINING_INFO_FILE
+    if info_path.is_file():
+        info = json.loads(info_path.read_text())
+        info["calibration"] = report
+        info_path.write_text(json.dumps(info, indent=1))
     return calibration, report
 
 
@@ -241,6 +407,7 @@ def set_summary(
             most_severe_recall=_share(flagged, truth),
             false_alarm_rate=_share(flagged, ~truth),
             escalation_threshold=results[0].escalation.threshold if results else None,
+            escalation_rule=results[0].escalation.rule if results else None,
         )
     return summary
 
@@ -315,7 +482,10 @@ def checkpoint_set_report(
     if severity is not None:
         truth = np.array([str(r[HEAD_FIELDS["priority"]]) == severity.most_severe for r in rows])
         if truth.any():
-            scores = escalation_scores(cases, labels, severity, calibration, sub_to_main)
+            # The curve of the rule the version serves.
+            scores = escalation_scores(
+                cases, labels, severity, calibration, sub_to_main, severity.rule
+            )
             report["curve"] = [
                 [p.threshold, p.recall, p.false_alarm_rate] for p in operating_curve(scores, truth)
             ]

@@ -1,5 +1,6 @@
 """`python -m training.cli`: train into the registry, list / roll back / promote versions,
-build the demo model. (The corpus has its own CLI: `python -m corpus.generator`.)"""
+refit a checkpoint's calibration on a labelled file, build the demo model. (The corpus has its
+own CLI: `python -m corpus.generator`.)"""
 
 from __future__ import annotations
 
@@ -84,13 +85,23 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     hp.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     hp.add_argument("--log-every", dest="log_every_steps", type=int, default=d.log_every_steps)
 
-    calibration = parser.add_argument_group("calibration (fitted on the validation split)")
+    calibration = parser.add_argument_group(
+        "calibration (fitted on --calibration-data, else on the validation split)"
+    )
+    calibration.add_argument(
+        "--calibration-data",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="labelled file (JSON list, JSONL or CSV) to fit temperatures, decision rule and "
+        "escalation threshold on; the hand-written evaluation set is refused",
+    )
     calibration.add_argument(
         "--target-recall",
         type=float,
         default=d.target_recall,
         help="recall of the most severe priority the escalation threshold must reach on "
-        "validation (default %(default)s)",
+        "the calibration data (default %(default)s)",
     )
     calibration.add_argument(
         "--no-calibrate",
@@ -138,7 +149,23 @@ def _records(args: argparse.Namespace) -> dict[str, list[dict]]:
     }
 
 
+def _calibration_data(args: argparse.Namespace) -> Path | None:
+    """The fitting file, checked before any training starts."""
+    from training.calibration import check_not_evaluation_set
+
+    path = args.calibration_data
+    if path is None:
+        return None
+    if not args.calibrate:
+        raise SystemExit("--calibration-data and --no-calibrate contradict each other")
+    if not path.is_file():
+        raise FileNotFoundError(f"calibration data {path} not found")
+    check_not_evaluation_set(path)
+    return path
+
+
 def cmd_train(args: argparse.Namespace) -> int:
+    calibration_data = _calibration_data(args)
     outcome = train_next(
         Registry(args.registry),
         _records(args),
@@ -146,6 +173,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         metric=args.metric,
         min_improvement=args.min_improvement,
         initial_base=args.initial_base,
+        calibration_data=calibration_data,
     )
     print(json.dumps({"accepted": outcome.accepted, **outcome.entry}, indent=1, default=str))
     return 0
@@ -191,7 +219,32 @@ def cmd_promote(args: argparse.Namespace) -> int:
 def cmd_build_demo(args: argparse.Namespace) -> int:
     from training.demo_model import build_demo_checkpoint
 
-    build_demo_checkpoint(args.out, args.budget_s, target_recall=args.target_recall)
+    build_demo_checkpoint(
+        args.out,
+        args.budget_s,
+        target_recall=args.target_recall,
+        calibration_data=args.calibration_data,
+    )
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from training.calibration import refit_checkpoint
+
+    calibration, report = refit_checkpoint(
+        args.checkpoint, args.calibration_data, target_recall=args.target_recall
+    )
+    print(
+        json.dumps(
+            {
+                "fitted_on": calibration.fitted_on,
+                "temperatures": calibration.temperatures,
+                "escalation": report["escalation"] or report.get("escalation_skipped"),
+                "rules": report.get("rules"),
+            },
+            indent=1,
+        )
+    )
     return 0
 
 
@@ -225,10 +278,27 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--model-name", default=None)
     promote.set_defaults(func=cmd_promote)
 
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="refit a checkpoint's calibration.json on a labelled file, without training",
+    )
+    calibrate.add_argument("--checkpoint", type=Path, required=True)
+    calibrate.add_argument("--calibration-data", type=Path, required=True, metavar="FILE")
+    calibrate.add_argument("--target-recall", type=float, default=DEFAULT_TARGET_RECALL)
+    calibrate.set_defaults(func=cmd_calibrate)
+
     demo = sub.add_parser("build-demo", help="build the demo checkpoint")
     demo.add_argument("--out", type=Path, required=True)
     demo.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S)
     demo.add_argument("--target-recall", type=float, default=DEFAULT_TARGET_RECALL)
+    demo.add_argument(
+        "--calibration-data",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="fit calibration on this labelled file (default: data/handwritten_validation.jsonl "
+        "when present, else the synthetic validation split)",
+    )
     demo.set_defaults(func=cmd_build_demo)
     return parser
 

@@ -85,8 +85,9 @@ class TrainConfig:
     bf16: bool = False
     # Batches of similar lengths pad less; batches are still drawn in random order.
     group_by_length: bool = True
-    # After training: per-head temperatures and the escalation threshold reaching this recall
-    # of the most severe priority, both fitted on the validation split (calibration.json).
+    # After training: per-head temperatures, the decision rule and the escalation threshold
+    # reaching this recall of the most severe priority, fitted on the calibration data (a
+    # named file given to `finetune`, else the validation split) into calibration.json.
     calibrate: bool = True
     target_recall: float = DEFAULT_TARGET_RECALL
 
@@ -654,19 +655,21 @@ def version_severity_of(parent_folder: Path | None, labels: Labels):
     return None
 
 
-def calibrate_on_validation(
+def calibrate_on(
     model: MultiTaskDistilBert,
     labels: Labels,
-    validation: Sequence[Example],
+    fitting: Sequence[Example],
     tokenizer_dir: Path,
     config: TrainConfig,
     *,
     sub_to_main: dict[str, str] | None,
     severity,
+    fitted_on: dict | None = None,
     progress: Progress = print,
 ) -> tuple[Calibration, dict]:
-    """Temperatures and the escalation operating point, from the validation split ONLY, on
-    the chunks the gateway would cut and with its aggregation."""
+    """Temperatures, decision rule and escalation operating point, from the FITTING rows only
+    (a named file, else the validation split), on the chunks the gateway would cut and with
+    its aggregation."""
     from client.core.tokenization import NarrativeTokenizer
     from training.calibration import fit_calibration
     from training.rows import example_rows
@@ -677,20 +680,21 @@ def calibrate_on_validation(
     cases = chunk_logits(
         model,
         NarrativeTokenizer(tokenizer_dir),
-        [e.narrative for e in validation],
+        [e.narrative for e in fitting],
         max_length,
         batch_size=config.eval_batch_size,
     )
     calibration, report = fit_calibration(
         cases,
-        example_rows(validation),
+        example_rows(fitting),
         labels,
         severity,
         target_recall=config.target_recall,
         sub_to_main=sub_to_main,
+        fitted_on=fitted_on,
     )
     progress(
-        "calibration (validation): temperatures "
+        f"calibration ({report['split']}, {report['n']} rows): temperatures "
         + ", ".join(f"{h} {t:.3f}" for h, t in calibration.temperatures.items())
         + "; ECE "
         + ", ".join(
@@ -718,12 +722,25 @@ def finetune(
     parent_version: str | None = None,
     data_hash: str | None = None,
     extra_info: dict | None = None,
+    calibration_data: Path | None = None,
     progress: Progress = print,
 ) -> FinetuneResult:
     """Train from `base` (None = converted MiniLM) on splits["train"], early-stopping on
-    splits["validation"]; evaluate once on splits["test"] if given; save to out_dir if given."""
+    splits["validation"]; evaluate once on splits["test"] if given; save to out_dir if given.
+    Calibration (config.calibrate) is fitted on `calibration_data` when given (a labelled
+    file; the hand-written evaluation set is refused), else on splits["validation"]."""
     started = time.monotonic()
     model, labels, vocab, parent_folder, tokenizer_dir = load_base(base, seed=config.seed)
+    fitting = None
+    if config.calibrate and calibration_data is not None:
+        from training.calibration import load_fitting_set
+
+        # Checked before training: a refused file must not cost a training run.
+        fitting = load_fitting_set(calibration_data, vocab)
+        progress(
+            f"calibration data: {fitting.fitted_on['file']} ({fitting.fitted_on['n']} rows, "
+            f"{fitting.fitted_on['rejected']} rejected)"
+        )
     encoder = TextEncoder(tokenizer_dir)
     sub_to_main = vocab.sub_to_main
     model, summary = train(
@@ -738,14 +755,15 @@ def finetune(
     )
     calibration, calibration_report = None, None
     if config.calibrate:
-        calibration, calibration_report = calibrate_on_validation(
+        calibration, calibration_report = calibrate_on(
             model,
             labels,
-            splits["validation"],
+            fitting.examples if fitting else splits["validation"],
             tokenizer_dir,
             config,
             sub_to_main=sub_to_main,
             severity=version_severity_of(parent_folder, labels),
+            fitted_on=fitting.fitted_on if fitting else None,
             progress=progress,
         )
     test_metrics = None

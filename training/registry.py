@@ -315,6 +315,7 @@ def train_next(
     metric: str = "avg_accuracy",
     min_improvement: float = 0.0,
     initial_base: str | Path | None = None,
+    calibration_data: Path | None = None,
     progress: Progress = print,
 ) -> TrainOutcome:
     """Warm-start from the current version, train, keep only if better on validation.
@@ -343,6 +344,7 @@ def train_next(
         base=base,
         parent_version=current["id"] if current else None,
         data_hash=digest,
+        calibration_data=calibration_data,
         progress=progress,
     )
     # Both sides measured the same way, from disk: what is kept is what was compared.

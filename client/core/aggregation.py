@@ -29,6 +29,12 @@ Rules, for a narrative of chunks c = 1..n with per-head softmax distributions p_
    of the reported level, so an escalation the vote does not support lands in the
    low band and therefore in review. Without a severity file escalation is disabled
    and the result says so.
+   The rule above is `vote_or_threshold` (the default, and the rule of every version whose
+   calibration.json names none). A version whose calibration.json chose the `threshold`
+   rule reports the most severe level iff some chunk reaches the threshold: when the vote
+   says most severe and no chunk reaches it, the case is demoted to the most probable other
+   level of the vote (`Escalation.demoted`; the reason says so), and that level's case
+   probability is the reported confidence.
 6. Per-chunk predictions: each chunk's own argmax label and probability per head
    (sub unrestricted), for the optional `chunk_predictions` field.
 
@@ -46,7 +52,14 @@ from pathlib import Path
 
 import numpy as np
 
-from helpline_model.calibration import Calibration, scaled
+from helpline_model.calibration import (
+    THRESHOLD,
+    VOTE_OR_THRESHOLD,
+    Calibration,
+    CalibrationError,
+    check_rule,
+    scaled,
+)
 from helpline_model.layout import HEADS, SEVERITY_FILE, SUB_TO_MAIN_FILE, Labels
 
 BANDS: tuple[str, ...] = ("high", "medium", "low")
@@ -107,6 +120,9 @@ class Severity:
 
     least_to_most_severe: tuple[str, ...]
     escalation_threshold: float = DEFAULT_ESCALATION_THRESHOLD
+    # How the vote and the threshold combine (helpline_model.calibration.RULES); set from
+    # the version's calibration.json, never from the severity file.
+    rule: str = VOTE_OR_THRESHOLD
 
     def __post_init__(self) -> None:
         # JSON files hold priorities as integers (1, 2, 3); labels are strings.
@@ -121,6 +137,10 @@ class Severity:
             raise ValueError(f"escalation_threshold must be a number, got {threshold!r}")
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"escalation_threshold must be within [0, 1], got {threshold}")
+        try:
+            check_rule(self.rule)
+        except CalibrationError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def most_severe(self) -> str:
@@ -192,6 +212,9 @@ class Escalation:
     chunk_index: int | None  # triggering chunk
     chunk_confidence: float | None
     reason: str
+    rule: str | None = None  # None when disabled
+    # `threshold` rule: the vote said most severe, no chunk reached the threshold.
+    demoted: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,19 +321,31 @@ def _escalation(
     top = list(priority_labels).index(severity.most_severe)
     confidence = chunk_probs[:, top]
     fired = confidence >= severity.escalation_threshold
+    level, threshold = severity.most_severe, severity.escalation_threshold
     common = {
         "enabled": True,
         "voted_level": voted_level,
-        "level": severity.most_severe,
-        "threshold": float(severity.escalation_threshold),
+        "level": level,
+        "threshold": float(threshold),
+        "rule": severity.rule,
     }
     if not fired.any():
+        below = f"no chunk predicts {level!r} with probability >= {threshold}"
+        if severity.rule == THRESHOLD and voted_level == level:
+            return Escalation(
+                escalated=False,
+                chunk_index=None,
+                chunk_confidence=None,
+                reason=f"demoted by rule {THRESHOLD!r}: the vote said {level!r} but {below} "
+                f"(highest {float(confidence.max()):.3f}); reported the most probable other level",
+                demoted=True,
+                **common,
+            )
         return Escalation(
             escalated=False,
             chunk_index=None,
             chunk_confidence=None,
-            reason=f"no chunk predicts {severity.most_severe!r} with probability >= "
-            f"{severity.escalation_threshold}",
+            reason=below,
             **common,
         )
     # argmax returns the first index among equals: the earliest most confident chunk.
@@ -319,10 +354,15 @@ def _escalation(
         escalated=True,
         chunk_index=chunk,
         chunk_confidence=float(confidence[chunk]),
-        reason=f"chunk {chunk} predicts {severity.most_severe!r} with probability "
-        f"{float(confidence[chunk]):.3f} >= {severity.escalation_threshold}",
+        reason=f"chunk {chunk} predicts {level!r} with probability "
+        f"{float(confidence[chunk]):.3f} >= {threshold}",
         **common,
     )
+
+
+def _most_probable_other(distribution: np.ndarray, excluded: int) -> int:
+    """argmax of the distribution without `excluded` (the first on a tie)."""
+    return int(np.argmax(np.where(np.arange(len(distribution)) == excluded, -1.0, distribution)))
 
 
 def _chunk_predictions(
@@ -373,6 +413,9 @@ def aggregate(
     escalation = _escalation(probabilities["priority"], labels.priority, severity, voted_level)
     if escalation.escalated:
         chosen["priority"] = labels.priority.index(escalation.level)
+    elif escalation.demoted:
+        top = labels.priority.index(escalation.level)
+        chosen["priority"] = _most_probable_other(voted["priority"], top)
 
     heads: dict[str, HeadResult] = {}
     for head in HEADS:

@@ -80,8 +80,9 @@ class ModelBundle:
 
 
 def with_operating_point(severity: Severity, calibration: Calibration | None) -> Severity:
-    """The calibrated operating point replaces the severity file's threshold (a gateway's
-    TRIAGE_ESCALATION_THRESHOLD still overrides both)."""
+    """The calibrated operating point replaces the severity file's threshold and sets the
+    decision rule it was chosen for (a gateway's TRIAGE_ESCALATION_THRESHOLD still overrides
+    the threshold; the rule stays the version's)."""
     point = calibration.escalation if calibration else None
     if point is None:
         return severity
@@ -90,4 +91,4 @@ def with_operating_point(severity: Severity, calibration: Calibration | None) ->
             f"calibration.json chose its threshold for level {calibration.level!r}, but the "
             f"most severe level is {severity.most_severe!r}"
         )
-    return dataclasses.replace(severity, escalation_threshold=point.threshold)
+    return dataclasses.replace(severity, escalation_threshold=point.threshold, rule=point.rule)

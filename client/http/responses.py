@@ -8,6 +8,7 @@ from client.core.pipeline import Classification
 from client.core.service import ClassifierService
 from client.core.timestamps import now_iso
 from client.http import schemas
+from helpline_model.calibration import THRESHOLD, Calibration
 from helpline_model.severity import DISABLED
 
 
@@ -116,11 +117,26 @@ def escalation_state(service: ClassifierService) -> str:
         chosen = f"; TRIAGE_ESCALATION_THRESHOLD overrides the calibrated {point.threshold:.4g}"
     elif point is not None:
         chosen = f"; {point.describe()}"
-    return (
-        f"enabled (least to most severe: {order}; a chunk predicting "
-        f"{severity.most_severe!r} with probability >= {severity.escalation_threshold:g} "
-        f"escalates{chosen})"
-    )
+    level, threshold = severity.most_severe, severity.escalation_threshold
+    if severity.rule == THRESHOLD:
+        rule = (
+            f"rule {THRESHOLD}: {level!r} iff a chunk predicts it with probability >= "
+            f"{threshold:g}; a case the vote calls {level!r} below it gets the most probable "
+            "other level"
+        )
+    else:
+        # Today's words for today's rule (versions without a rule read as before); a
+        # calibrated point's description names the rule.
+        rule = f"a chunk predicting {level!r} with probability >= {threshold:g} escalates"
+    return f"enabled (least to most severe: {order}; {rule}{chosen})"
+
+
+def fitted_on_words(calibration: Calibration) -> str:
+    """Where the version's temperatures were fitted, for the one-line state."""
+    fitted = calibration.fitted_on or {}
+    if "file" in fitted:
+        return f"{fitted['file']} ({fitted.get('n', '?')} rows)"
+    return str(fitted.get("split", "validation"))
 
 
 def calibration_info(service: ClassifierService) -> schemas.CalibrationInfo | None:
@@ -138,7 +154,7 @@ def calibration_info(service: ClassifierService) -> schemas.CalibrationInfo | No
     if calibration is None:
         state = "not calibrated (no calibration.json: temperature 1, the severity file's threshold)"
     else:
-        state = "calibrated (temperatures fitted on validation" + (
+        state = f"calibrated (temperatures fitted on {fitted_on_words(calibration)}" + (
             f"; {point.describe()})" if point else "; no operating point)"
         )
     return schemas.CalibrationInfo(
@@ -146,6 +162,7 @@ def calibration_info(service: ClassifierService) -> schemas.CalibrationInfo | No
         temperatures=dict(calibration.temperatures) if calibration else None,
         operating_point=schemas.OperatingPointInfo(**dataclasses.asdict(point)) if point else None,
         threshold_source=source,  # type: ignore[arg-type]
+        fitted_on=calibration.fitted_on if calibration else None,
     )
 
 

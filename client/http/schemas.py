@@ -218,7 +218,13 @@ class OperatingPointInfo(BaseModel):
     false_alarm_rate: float = Field(..., description="Share of other cases flagged on `split`.")
     n_positive: int
     n_negative: int
-    split: str
+    split: str = Field(..., description="`validation` or the name of the fitting file.")
+    rule: Literal["vote_or_threshold", "threshold"] = Field(
+        "vote_or_threshold",
+        description="`vote_or_threshold`: most severe when the vote says so or a chunk reaches "
+        "the threshold; `threshold`: most severe iff a chunk reaches it (a voted case below it "
+        "gets the most probable other level).",
+    )
 
 
 class CalibrationInfo(BaseModel):
@@ -229,6 +235,11 @@ class CalibrationInfo(BaseModel):
     )
     temperatures: dict[str, float] | None
     operating_point: OperatingPointInfo | None
+    fitted_on: dict[str, Any] | None = Field(
+        None,
+        description="What temperatures and operating point were fitted on: a file's name, "
+        "sha256, row and most-severe counts, or the validation split.",
+    )
     threshold_source: Literal[
         "TRIAGE_ESCALATION_THRESHOLD", "calibration.json", "priority_severity.json", "none"
     ]

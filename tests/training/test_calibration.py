@@ -4,7 +4,9 @@ decide)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,17 +17,29 @@ from corpus import generator as corpus
 from export.tiny import make_tiny_checkpoint
 from helpline_model.calibration import (
     CALIBRATION_FILE,
+    RULES,
     Calibration,
     CalibrationError,
     CurvePoint,
     choose_point,
+    choose_rule,
     load_calibration,
     operating_curve,
 )
+from helpline_model.layout import Labels
 from helpline_model.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
-from training.calibration import expected_calibration_error, fit_temperature, reliability
+from training.calibration import (
+    EVALUATION_SET,
+    check_not_evaluation_set,
+    expected_calibration_error,
+    fit_calibration,
+    fit_temperature,
+    load_fitting_set,
+    reliability,
+)
 from training.data import LabelVocabulary, clean_records
 from training.finetune import TrainConfig, finetune
+from training.served import CaseLogits
 
 # --------------------------------------------------------------------------- temperature
 
@@ -155,6 +169,106 @@ def test_calibration_file_round_trip_and_re_choice(tmp_path: Path) -> None:
         load_calibration(tmp_path)
 
 
+# --------------------------------------------------------------------------- decision rule
+
+
+def test_the_rule_with_fewer_false_alarms_at_the_target_is_kept() -> None:
+    vote = (CurvePoint(1.0, 0.8, 0.4), CurvePoint(0.3, 1.0, 0.6))
+    threshold = (CurvePoint(0.9, 0.5, 0.0), CurvePoint(0.4, 1.0, 0.2), CurvePoint(0.1, 1.0, 0.9))
+    point = choose_rule({"vote_or_threshold": vote, "threshold": threshold}, 0.95, 10, 10)
+    assert (point.rule, point.threshold, point.false_alarm_rate) == ("threshold", 0.4, 0.2)
+    # Equal false alarms: the rule that can only add escalations.
+    same = (CurvePoint(0.4, 1.0, 0.6),)
+    tie = choose_rule({"vote_or_threshold": vote, "threshold": same}, 0.95, 10, 10)
+    assert tie.rule == "vote_or_threshold" and tie.threshold == 0.3
+    # A rule that misses the target loses to one that reaches it, whatever its false alarms.
+    short = (CurvePoint(0.5, 0.9, 0.0),)
+    reached = choose_rule({"vote_or_threshold": vote, "threshold": short}, 0.95, 10, 10)
+    assert reached.rule == "vote_or_threshold" and reached.reached
+    with pytest.raises(CalibrationError, match="rule"):
+        choose_point(vote, 0.95, 10, 10, rule="majority")
+
+
+def test_rules_curves_and_fitted_on_round_trip_and_re_choice(tmp_path: Path) -> None:
+    vote = (CurvePoint(1.0, 0.8, 0.4), CurvePoint(0.3, 1.0, 0.6))
+    threshold = (CurvePoint(0.9, 0.5, 0.0), CurvePoint(0.4, 0.9, 0.1), CurvePoint(0.1, 1.0, 0.7))
+    curves = {"vote_or_threshold": vote, "threshold": threshold}
+    fitted_on = {"file": "fit.jsonl", "sha256": "ab" * 32, "n": 20, "n_most_severe": 10}
+    point = choose_rule(curves, 0.95, 10, 10, split="fit.jsonl")
+    assert (point.rule, point.threshold) == ("vote_or_threshold", 0.3)
+    calibration = Calibration({"priority": 1.5}, point, vote, "high", curves, fitted_on)
+    calibration.save(tmp_path)
+    loaded = load_calibration(tmp_path)
+    assert loaded == calibration and loaded.rule == "vote_or_threshold"
+    assert "rule vote_or_threshold" in point.describe() and "fit.jsonl" in point.describe()
+    # At a lower target the threshold rule reaches it with fewer false alarms: rule re-chosen.
+    again = loaded.with_target_recall(0.9)
+    assert (again.rule, again.escalation.threshold) == ("threshold", 0.4)
+    assert again.curve == threshold and again.escalation.split == "fit.jsonl"
+    assert again.fitted_on == fitted_on and again.curves == curves
+
+
+def test_a_file_without_rule_or_curves_keeps_todays_rule(tmp_path: Path) -> None:
+    curve = constructed_curve()
+    old = Calibration({"main": 1.3}, choose_point(curve, 0.95, 10, 10), tuple(curve), "high")
+    data = old.to_json()
+    del data["curves"], data["fitted_on"], data["escalation"]["rule"]
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps(data))
+    loaded = load_calibration(tmp_path)
+    assert loaded.rule == "vote_or_threshold" and loaded.curves == {}
+    assert loaded.with_target_recall(0.8).escalation.threshold == pytest.approx(0.4)
+    assert loaded.with_target_recall(0.8).rule == "vote_or_threshold"
+
+
+SMALL = Labels(main=["A", "B"], sub=["a", "b"], intervention=["X", "Y"], priority=["1", "2", "3"])
+SMALL_SEVERITY = Severity(("1", "2", "3"))
+
+
+def _case(priority: list[float]) -> tuple[CaseLogits, dict]:
+    """One single-chunk case with these priority probabilities, and its row (label below)."""
+    logits = {head: np.array([[2.0, 0.0]]) for head in ("main", "sub", "intervention")}
+    logits["priority"] = np.log(np.array([priority]))
+    return CaseLogits(logits, [20]), {
+        "main_category": "A",
+        "sub_category": "a",
+        "intervention": "X",
+    }
+
+
+def _fitting_set(over_called: int) -> tuple[list[CaseLogits], list[dict]]:
+    """Urgent cases with P(3) from 0.9 down to 0.6; calm ones at P(3) 0.1; and `over_called`
+    non-urgent cases the vote calls "3" with a low P(3) of 0.4 (the hand-written failure)."""
+    urgent = [[0.05, 0.05, 0.9], [0.1, 0.1, 0.8], [0.15, 0.15, 0.7], [0.2, 0.2, 0.6]] * 3
+    calm = [[0.8, 0.1, 0.1]] * 10 + [[0.35, 0.25, 0.4]] * over_called
+    cases, rows = [], []
+    for probabilities, level in [(p, "3") for p in urgent] + [(p, "1") for p in calm]:
+        case, row = _case(probabilities)
+        cases.append(case)
+        rows.append({**row, "priority": level, "narrative": "x"})
+    return cases, rows
+
+
+def test_the_rule_is_chosen_on_the_fitting_rows() -> None:
+    # Over-called non-urgent cases: only the threshold rule can remove those false alarms.
+    cases, rows = _fitting_set(over_called=6)
+    fitted_on = {"file": "fit.jsonl"}
+    calibration, report = fit_calibration(
+        cases, rows, SMALL, SMALL_SEVERITY, target_recall=0.95, fitted_on=fitted_on
+    )
+    point = calibration.escalation
+    assert point.rule == "threshold" and point.recall == 1.0 and point.false_alarm_rate == 0.0
+    lowest_urgent = softmax(np.log([[0.2, 0.2, 0.6]]) / calibration.temperature("priority"))
+    assert point.threshold == pytest.approx(lowest_urgent[0, 2])
+    assert point.split == "fit.jsonl" and set(calibration.curves) == set(RULES)
+    assert calibration.fitted_on == {"file": "fit.jsonl", "n": 28, "n_most_severe": 12}
+    assert set(report["rules"]) == set(RULES)
+    # Other fitting rows, without over-called cases: both rules tie, today's rule is kept.
+    cases, rows = _fitting_set(over_called=0)
+    calm_fit, _ = fit_calibration(cases, rows, SMALL, SMALL_SEVERITY, target_recall=0.95)
+    assert calm_fit.escalation.rule == "vote_or_threshold"
+    assert calm_fit.escalation.false_alarm_rate == 0.0 and calm_fit.escalation.split == "validation"
+
+
 # --------------------------------------------------------------------------- gateway rule
 
 
@@ -234,6 +348,98 @@ def test_calibration_is_chosen_on_validation_only(tiny_base: Path, tmp_path: Pat
     assert other_validation["curve"] != first["curve"]
 
 
+# --------------------------------------------------------------------------- fitting file
+
+
+def _write_rows(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_the_evaluation_set_is_refused_as_fitting_data(tmp_path: Path) -> None:
+    vocab = LabelVocabulary.demo()
+    with pytest.raises(CalibrationError, match="is the evaluation set"):
+        load_fitting_set(EVALUATION_SET, vocab)
+    copy = tmp_path / "renamed.jsonl"
+    copy.write_bytes(EVALUATION_SET.read_bytes())
+    with pytest.raises(CalibrationError, match="same sha256"):
+        load_fitting_set(copy, vocab)
+    # One evaluation narrative slipped into otherwise new rows, re-spaced and upper-cased.
+    rows = corpus.generate(10, seed=7, length_profile="short")
+    leaked = json.loads(EVALUATION_SET.read_text().splitlines()[3])
+    leaked["narrative"] = "  " + leaked["narrative"].upper().replace(" ", "   ")
+    mixed = _write_rows(tmp_path / "mixed.jsonl", [*rows, leaked])
+    with pytest.raises(CalibrationError, match="shares 1 narrative"):
+        check_not_evaluation_set(mixed)
+    clean = load_fitting_set(_write_rows(tmp_path / "clean.jsonl", rows), vocab)
+    assert clean.fitted_on["file"] == "clean.jsonl" and clean.fitted_on["n"] == 10
+    assert len(clean.fitted_on["sha256"]) == 64
+
+
+def test_the_cli_refuses_the_evaluation_set_before_training(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from training.cli import main as cli_main
+
+    data = _write_rows(tmp_path / "rows.jsonl", corpus.generate(30, seed=8, length_profile="short"))
+    code = cli_main(
+        [
+            "train",
+            "--registry",
+            str(tmp_path / "registry"),
+            "--data",
+            str(data),
+            "--calibration-data",
+            str(EVALUATION_SET),
+        ]
+    )
+    assert code == 2 and "refusing to fit calibration" in capsys.readouterr().err
+    assert not (tmp_path / "registry").exists()
+
+
+def test_the_demo_build_fits_on_the_hand_written_validation_set_when_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training import demo_model
+
+    monkeypatch.setattr(demo_model, "HANDWRITTEN_VALIDATION", tmp_path / "missing.jsonl")
+    assert demo_model.default_calibration_data() is None
+    present = _write_rows(tmp_path / "handwritten_validation.jsonl", [])
+    monkeypatch.setattr(demo_model, "HANDWRITTEN_VALIDATION", present)
+    assert demo_model.default_calibration_data() == present
+
+
+def _fitted_on_file(tiny_base: Path, out: Path, splits: dict, fitting: Path) -> dict:
+    config = TrainConfig(epochs=1, batch_size=16, max_length=64, learning_rate=1e-3, seed=0)
+    finetune(splits, config, out, base=tiny_base, calibration_data=fitting, progress=lambda _: 0)
+    return json.loads((out / CALIBRATION_FILE).read_text())
+
+
+def test_calibration_is_fitted_on_the_named_file_only(tiny_base: Path, tmp_path: Path) -> None:
+    a = _write_rows(tmp_path / "fit_a.jsonl", corpus.generate(40, seed=500, length_profile="short"))
+    b = _write_rows(tmp_path / "fit_b.jsonl", corpus.generate(40, seed=501, length_profile="short"))
+    first = _fitted_on_file(tiny_base, tmp_path / "a", _splits(test_seed=0), a)
+    n_high = sum(json.loads(line)["priority"] == "high" for line in a.read_text().splitlines())
+    assert first["fitted_on"] == {
+        "file": "fit_a.jsonl",
+        "sha256": hashlib.sha256(a.read_bytes()).hexdigest(),
+        "n": 40,
+        "rejected": 0,
+        "n_most_severe": n_high,
+    }
+    escalation = first["escalation"]
+    assert escalation["split"] == "fit_a.jsonl" and escalation["rule"] in RULES
+    assert escalation["n_positive"] == n_high and escalation["n_negative"] == 40 - n_high
+    assert set(first["curves"]) == set(RULES)
+    assert first["curve"] == first["curves"][escalation["rule"]]
+    # Other validation and test rows (held out from fitting): the same calibration, to the bit.
+    held_out = _splits(test_seed=1, validation_seed=1)
+    assert _fitted_on_file(tiny_base, tmp_path / "b", held_out, a) == first
+    # Other fitting rows do move it: the comparison above can detect a change.
+    other = _fitted_on_file(tiny_base, tmp_path / "c", _splits(test_seed=0), b)
+    assert other["curves"] != first["curves"] and other["temperatures"] != first["temperatures"]
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -294,8 +500,44 @@ def test_hand_written_summary_of_a_build(trained: Path) -> None:
     assert shipped["n"] == summary["cleaning"]["kept"] and 0 < shipped["n"] <= n_rows
     threshold = json.loads((trained / CALIBRATION_FILE).read_text())["escalation"]["threshold"]
     assert shipped["escalation_threshold"] == threshold
+    assert shipped["escalation_rule"] in RULES
     for key in ("main_accuracy", "sub_accuracy", "most_severe_recall", "false_alarm_rate"):
         assert 0.0 <= shipped[key] <= 1.0
     assert set(shipped["ece"]) == {"main", "sub", "intervention", "priority"}
     assert summary["uncalibrated"]["escalation_threshold"] == 0.5
     assert "most-severe recall" in handwritten_line(summary)
+
+
+def test_calibrate_refits_a_checkpoint_without_training(trained: Path, tmp_path: Path) -> None:
+    from training.cli import main as cli_main
+    from training.finetune import TRAINING_INFO_FILE
+
+    folder = shutil.copytree(trained, tmp_path / "ckpt")
+    before = (folder / CALIBRATION_FILE).read_text()
+    weights = (folder / "model.safetensors").read_bytes()
+    calibrate = ["calibrate", "--checkpoint", str(folder), "--calibration-data"]
+    assert cli_main([*calibrate, str(EVALUATION_SET)]) == 2
+    assert (folder / CALIBRATION_FILE).read_text() == before
+    rows = corpus.generate(40, seed=600, length_profile="short")
+    data = _write_rows(tmp_path / "fit.jsonl", rows)
+    assert cli_main([*calibrate, str(data)]) == 0
+    after = json.loads((folder / CALIBRATION_FILE).read_text())
+    assert after["fitted_on"]["file"] == "fit.jsonl" and after["escalation"]["split"] == "fit.jsonl"
+    assert after["fitted_on"]["n_most_severe"] == sum(r["priority"] == "high" for r in rows)
+    assert after["temperatures"] != json.loads(before)["temperatures"]
+    assert json.loads((folder / TRAINING_INFO_FILE).read_text())["calibration"]["split"] == (
+        "fit.jsonl"
+    )
+    assert (folder / "model.safetensors").read_bytes() == weights
+
+
+def test_the_hand_written_validation_set_is_not_the_evaluation_set() -> None:
+    """The demo build fits on it by default: a leak would stop `make serve`, so catch it here."""
+    from training.demo_model import HANDWRITTEN_VALIDATION
+
+    if not HANDWRITTEN_VALIDATION.is_file():
+        pytest.skip(f"{HANDWRITTEN_VALIDATION.name} not committed yet")
+    fitting = load_fitting_set(HANDWRITTEN_VALIDATION, LabelVocabulary.demo())
+    assert fitting.fitted_on["rejected"] == 0 and fitting.fitted_on["n"] >= 100
+    priorities = [e.label("priority") for e in fitting.examples]
+    assert priorities.count("high") >= 20

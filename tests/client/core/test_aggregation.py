@@ -266,6 +266,80 @@ def test_most_confident_trigger_is_reported() -> None:
     assert esc.chunk_confidence == pytest.approx(0.9)
 
 
+# --- decision rule ------------------------------------------------------------------------
+
+# Two chunks that both lean "3" at 0.55 / 0.5: the vote says "3"; "1" is the next most probable.
+VOTED_HIGH = [[0.3, 0.15, 0.55], [0.35, 0.15, 0.5]]
+
+
+def test_threshold_rule_demotes_a_voted_high_case_below_the_threshold() -> None:
+    p = escalation_case(VOTED_HIGH)
+    # Today's rule: the vote alone makes it "3", whatever the threshold.
+    kept = run(p, [10, 10], severity=Severity(("1", "2", "3"), 0.6))
+    assert kept.label("priority") == "3" and not kept.escalation.demoted
+    assert kept.escalation.rule == "vote_or_threshold"
+    # The threshold rule: no chunk reaches 0.6, so the case gets the most probable other level.
+    result = run(p, [10, 10], severity=Severity(("1", "2", "3"), 0.6, "threshold"))
+    esc = result.escalation
+    assert esc.enabled and not esc.escalated and esc.demoted and esc.rule == "threshold"
+    assert esc.voted_level == "3" and result.label("priority") == "1"
+    assert "demoted" in esc.reason and "'threshold'" in esc.reason and "0.550" in esc.reason
+    # The reported confidence is the case probability of the level reported.
+    vote = weighted_vote(p["priority"], np.array([10, 10]))
+    assert result.confidence("priority") == pytest.approx(vote[0])
+    assert result.heads["priority"].band == "low" and result.needs_review
+
+
+def test_threshold_rule_escalates_a_chunk_above_the_threshold() -> None:
+    p = escalation_case(VOTED_HIGH)
+    result = run(p, [10, 10], severity=Severity(("1", "2", "3"), 0.55, "threshold"))
+    esc = result.escalation
+    assert esc.escalated and not esc.demoted and esc.chunk_index == 0
+    assert result.label("priority") == "3"
+    # A case the vote calls "1" escalates under both rules when a chunk reaches the threshold.
+    calm = escalation_case([[0.9, 0.05, 0.05], [0.0, 0.6, 0.4]])
+    for rule in ("threshold", "vote_or_threshold"):
+        result = run(calm, [10, 10], severity=Severity(("1", "2", "3"), 0.3, rule))
+        assert result.escalation.escalated and result.label("priority") == "3"
+    # Nothing voted "3", nothing reaches it: nothing is demoted.
+    quiet = run(calm, [10, 10], severity=Severity(("1", "2", "3"), 0.5, "threshold"))
+    assert not quiet.escalation.demoted and quiet.label("priority") == "1"
+
+
+def test_unknown_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="rule"):
+        Severity(("1", "2", "3"), 0.5, "majority")
+
+
+def test_the_version_calibration_sets_the_rule() -> None:
+    from client.core.model_bundle import with_operating_point
+    from helpline_model.calibration import Calibration, OperatingPoint
+
+    point = OperatingPoint(0.95, 0.6, 0.96, 0.1, 25, 75, "validation", "threshold")
+    severity = with_operating_point(ONE_TO_THREE, Calibration({}, point, level="3"))
+    assert severity == Severity(("1", "2", "3"), 0.6, "threshold")
+    # A calibration.json written before rules existed: today's rule.
+    old = Calibration.from_json(
+        {
+            "temperatures": {},
+            "level": "3",
+            "escalation": {
+                "target_recall": 0.95,
+                "threshold": 0.6,
+                "recall": 0.96,
+                "false_alarm_rate": 0.1,
+                "n_positive": 25,
+                "n_negative": 75,
+                "split": "validation",
+            },
+        }
+    )
+    assert with_operating_point(ONE_TO_THREE, old).rule == "vote_or_threshold"
+    p = escalation_case(VOTED_HIGH)
+    served = run(p, [10, 10], severity=with_operating_point(ONE_TO_THREE, old))
+    assert served.label("priority") == "3" and not served.escalation.demoted
+
+
 def test_severity_file(tmp_path: Path) -> None:
     assert load_severity(tmp_path) is None
     path = tmp_path / "priority_severity.json"

@@ -1,7 +1,9 @@
 """A version that ships calibration.json is served with its temperatures and its escalation
 operating point; the same graph without the file is served as before; TRIAGE_ESCALATION_THRESHOLD
 still overrides the shipped point; the export copies the file and re-chooses the point for
-`--target-recall`. Real export CLI, real tritonserver, real gateway processes."""
+`--target-recall`; a version whose point was chosen for the `threshold` rule demotes a case the
+vote calls most severe when no chunk reaches the threshold. Real export CLI, real tritonserver,
+real gateway processes."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from helpline_model.calibration import (
     CALIBRATION_FILE,
     Calibration,
     CurvePoint,
+    OperatingPoint,
     choose_point,
     load_calibration,
 )
@@ -58,6 +61,21 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return plain, calibrated
 
 
+# Chosen for the `threshold` rule on a fitting file; above the ~0.87 every chunk gives '3'.
+THRESHOLD_RULE_POINT = OperatingPoint(0.95, 0.95, 0.96, 0.1, 40, 100, "fit.jsonl", "threshold")
+
+
+@pytest.fixture(scope="module")
+def threshold_rule(
+    checkpoints: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The plain weights with temperature 1 and a `threshold`-rule operating point."""
+    folder = shutil.copytree(checkpoints[0], tmp_path_factory.mktemp("rule") / "ckpt")
+    fitted_on = {"file": "fit.jsonl", "sha256": "0" * 64, "n": 140, "n_most_severe": 40}
+    Calibration({}, THRESHOLD_RULE_POINT, level="3", fitted_on=fitted_on).save(folder)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def repository(checkpoints: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Version 1 from the plain checkpoint, version 2 from the calibrated one."""
@@ -69,8 +87,21 @@ def repository(checkpoints: tuple[Path, Path], tmp_path_factory: pytest.TempPath
 
 
 @pytest.fixture(scope="module")
+def rule_repository(threshold_rule: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The threshold-rule checkpoint exported as version 2 of a repository of its own. Triton
+    serves the main repository's version 2, the same weights (all three checkpoints share
+    them); the gateway reads this version's files, calibration.json included, from here."""
+    repo = tmp_path_factory.mktemp("rule-repo")
+    code, _, err = export_cli(
+        "--checkpoint", str(threshold_rule), "--repository", str(repo), "--version", "2"
+    )
+    assert code == 0, err
+    return repo
+
+
+@pytest.fixture(scope="module")
 def served(
-    repository: Path, tmp_path_factory: pytest.TempPathFactory
+    repository: Path, rule_repository: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, GatewayProcess]]:
     logs = tmp_path_factory.mktemp("logs")
     triton: LocalTriton = start_triton(repository, logs / "triton.log")
@@ -83,6 +114,9 @@ def served(
         name: GatewayProcess(triton.grpc_url, repository, logs / f"{name}.log", **env)
         for name, env in envs.items()
     }
+    started["threshold_rule"] = GatewayProcess(
+        triton.grpc_url, rule_repository, logs / "threshold_rule.log", TRIAGE_MODEL_VERSION="2"
+    )
     try:
         for process in started.values():
             process.wait_ready()
@@ -205,8 +239,10 @@ def test_info_and_health_show_the_operating_point_or_not_calibrated(
         "n_positive": 25,
         "n_negative": 75,
         "split": "validation",
+        "rule": "vote_or_threshold",
     }
     assert calibration["state"].startswith("calibrated (")
+    assert "rule vote_or_threshold" in calibrated["escalation"]
     assert "recall 0.960" in calibration["state"] and "false alarms 0.200" in calibration["state"]
     health = httpx.get(f"{served['calibrated'].url}/health/models", timeout=10).json()
     assert (
@@ -219,6 +255,34 @@ def test_info_and_health_show_the_operating_point_or_not_calibrated(
     assert plain["temperatures"] is None and plain["operating_point"] is None
     assert plain["threshold_source"] == "priority_severity.json"
     assert info(served["plain"])["escalation_threshold"] == 0.5
+
+
+def test_the_threshold_rule_demotes_a_voted_case_below_the_threshold(
+    served: dict[str, GatewayProcess],
+) -> None:
+    plain, body = classify(served["plain"]), classify(served["threshold_rule"])
+    # Same graph and temperature 1: the vote says '3' (~0.87), and so did the old rule.
+    assert plain["priority"] == "3" and priority_distribution(body) == pytest.approx(
+        priority_distribution(plain), abs=1e-6
+    )
+    escalation = body["escalation"]
+    assert escalation["voted_priority"] == "3" and not escalation["escalated"]
+    assert escalation["threshold"] == pytest.approx(0.95)
+    assert "demoted by rule 'threshold'" in escalation["reason"]
+    others = {k: v for k, v in priority_distribution(plain).items() if k != "3"}
+    assert body["priority"] == max(others, key=others.__getitem__)
+    assert body["needs_review"] and "priority: low confidence" in body["review_reasons"]
+
+    shown = info(served["threshold_rule"])
+    assert (
+        "rule threshold: '3' iff a chunk predicts it with probability >= 0.95"
+        in (shown["escalation"])
+    )
+    calibration = shown["calibration"]
+    assert calibration["operating_point"]["rule"] == "threshold"
+    assert calibration["operating_point"]["split"] == "fit.jsonl"
+    assert calibration["fitted_on"]["file"] == "fit.jsonl"
+    assert "temperatures fitted on fit.jsonl (140 rows)" in calibration["state"]
 
 
 def test_probabilities_follow_the_temperature_formula() -> None:
