@@ -129,7 +129,9 @@ def describe_calibration(calibration: Calibration | None) -> str:
     if calibration is None:
         return NOT_CALIBRATED
     point = calibration.escalation
-    return "calibrated (temperatures fitted on validation" + (
+    source = calibration.fitted_on or {}
+    fitted_on = source.get("file") or source.get("split") or "validation"
+    return f"calibrated (temperatures fitted on {fitted_on}" + (
         f"; {point.describe()})" if point else "; no operating point)"
     )
 

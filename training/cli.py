@@ -9,6 +9,7 @@ import json
 import sys
 from pathlib import Path
 
+from export.parity import ParityError
 from helpline_model.layout import PRECISIONS
 from training.data import read_records, split_records
 from training.finetune import METRICS, TrainConfig
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (RegistryError, ValueError, FileNotFoundError) as exc:
+    except (RegistryError, ValueError, FileNotFoundError, ParityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
