@@ -7,15 +7,15 @@ Inference runs inline, blocking the calling thread.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
+from helpline_model.inline_runner import InlineRunner
 from helpline_model.layout import HEADS, INPUT_NAMES, OUTPUT_NAMES
 
 
-class OrtRunner:
+class OrtRunner(InlineRunner):
     """`graph`: a file, or a serialized model held in memory."""
 
     def __init__(self, graph: Path | bytes, providers: list[str] | None = None) -> None:
@@ -35,17 +35,3 @@ class OrtRunner:
         feeds = dict(zip(INPUT_NAMES, (ids, mask), strict=True))
         outs = self.session.run(self._outputs, feeds)
         return {head: np.asarray(o, dtype=np.float32) for head, o in zip(HEADS, outs, strict=True)}
-
-    async def infer(
-        self,
-        input_ids: np.ndarray,
-        attention_mask: np.ndarray,
-        *,
-        version: str = "",
-        timeout_s: float = math.inf,
-        request_id: str = "",
-        priority: int = 1,
-    ) -> dict[str, np.ndarray]:
-        """The pipeline's interface; the version, deadline, request id and priority are a
-        model server's concerns and do not apply in-process."""
-        return self(input_ids, attention_mask)

@@ -13,11 +13,11 @@ Inference runs inline, blocking the calling thread.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
+from helpline_model.inline_runner import InlineRunner
 from helpline_model.layout import HEADS, INPUT_NAMES, OUTPUT_NAMES
 
 OPENVINO_PRECISION = "openvino-bf16"
@@ -43,7 +43,7 @@ def inference_precision(compiled: object) -> str:
     return str(hint.get_type_name()) if hasattr(hint, "get_type_name") else str(hint)
 
 
-class OpenVinoRunner:
+class OpenVinoRunner(InlineRunner):
     """`graph`: an ONNX (or OpenVINO IR) file. `threads`: OpenVINO's inference threads (0:
     the plugin's default, every core). `precision`: the inference precision hint ("bf16";
     "f32" to compare with the same plugin in fp32)."""
@@ -71,17 +71,3 @@ class OpenVinoRunner:
             head: np.array(result[name], dtype=np.float32, copy=True)
             for head, name in zip(HEADS, self._outputs, strict=True)
         }
-
-    async def infer(
-        self,
-        input_ids: np.ndarray,
-        attention_mask: np.ndarray,
-        *,
-        version: str = "",
-        timeout_s: float = math.inf,
-        request_id: str = "",
-        priority: int = 1,
-    ) -> dict[str, np.ndarray]:
-        """The pipeline's interface; the version, deadline, request id and priority are a
-        model server's concerns and do not apply in-process."""
-        return self(input_ids, attention_mask)

@@ -117,7 +117,7 @@ def text_batches(checkpoint: Checkpoint, texts: list[str], max_length: int, batc
 def torch_logits(
     checkpoint: Checkpoint, ids: np.ndarray, mask: np.ndarray
 ) -> dict[str, np.ndarray]:
-    return TorchRunner(checkpoint.model).run(ids, mask)
+    return TorchRunner(checkpoint.model)(ids, mask)
 
 
 def fp16_copy(onnx_path: Path) -> bytes:

@@ -8,15 +8,14 @@ the baseline measures exactly that, and offline callers have nothing else to run
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
+from helpline_model.inline_runner import InlineRunner
 from helpline_model.layout import HEADS
 
 
-class TorchRunner:
+class TorchRunner(InlineRunner):
     """`model`: a loaded checkpoint's module (`Checkpoint.model`), or one still in training
     (calibration on validation): it is put in eval mode, on whatever device it is on."""
 
@@ -24,24 +23,10 @@ class TorchRunner:
         self.model = model.eval()
         self.device = next(model.parameters()).device
 
-    def run(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> dict[str, np.ndarray]:
         """Logits `{head: (batch, n_labels)}` as float32."""
         ids = torch.from_numpy(input_ids).long().to(self.device)
         mask = torch.from_numpy(attention_mask).long().to(self.device)
         with torch.inference_mode():
             outputs = self.model(ids, mask)
         return {head: out.float().cpu().numpy() for head, out in zip(HEADS, outputs, strict=True)}
-
-    async def infer(
-        self,
-        input_ids: np.ndarray,
-        attention_mask: np.ndarray,
-        *,
-        version: str = "",
-        timeout_s: float = math.inf,
-        request_id: str = "",
-        priority: int = 1,
-    ) -> dict[str, np.ndarray]:
-        """The pipeline's interface; the version, deadline, request id and priority are a
-        model server's concerns and do not apply in-process."""
-        return self.run(input_ids, attention_mask)
