@@ -47,12 +47,10 @@ def graph_runner(precision: str, path: Path, threads: int = 1) -> Graph:
         from export.openvino_runner import OpenVinoRunner
 
         return OpenVinoRunner(path, threads=threads)
-    import onnxruntime as ort
+    from bench.int8_recipes import session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})
+    graph = session(path, threads)
+    return lambda ids, mask: graph.run(None, {"input_ids": ids, "attention_mask": mask})
 
 
 def timing_chunks(checkpoint, n: int, max_length: int) -> list[tuple[np.ndarray, np.ndarray]]:

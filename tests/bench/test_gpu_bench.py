@@ -19,6 +19,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 from google.protobuf import json_format, text_format
+from python_backend import load_python_model
 from tritonclient.grpc import model_config_pb2
 
 from bench import gpu
@@ -36,7 +37,7 @@ from bench.gpu import (
 from bench.machine import describe, gpu_summary, parse_nvidia_smi, this_machine
 from bench.processes import free_port
 from client.core.buckets import DEFAULT_BUCKETS
-from export.launcher import LocalTriton, TritonOptions, prepare_backend_dir
+from export.launcher import LocalTriton, TritonOptions
 from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
 
 PRODUCTION_CONFIG = PROJECT_ROOT / "model_repository" / DEFAULT_MODEL_NAME / "config.pbtxt"
@@ -204,22 +205,6 @@ def test_this_machine_names_no_gpu_here() -> None:
 # --- the runner's providers from the production profile ----------------------------------------
 
 
-def _python_model():
-    """export/triton_python_model.py, with Triton's own triton_python_backend_utils (the
-    module the Python backend ships; it imports standalone) on the path."""
-    import importlib.util
-
-    utils = prepare_backend_dir(PROJECT_ROOT / ".cache") / "python"
-    if str(utils) not in sys.path:
-        sys.path.insert(0, str(utils))
-    spec = importlib.util.spec_from_file_location(
-        "helpline_python_model", PROJECT_ROOT / "export" / "triton_python_model.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _as_triton_json(config_text: str) -> dict:
     """What Triton hands the Python backend as args["model_config"]: the parsed ModelConfig
     (Triton's schema, so a config it would refuse fails here) as JSON."""
@@ -235,7 +220,7 @@ def _production_profile() -> dict[str, str]:
 
 
 def test_tensorrt_options_match_the_production_profile(tmp_path: Path) -> None:
-    model = _python_model()
+    model = load_python_model()
     profile = _production_profile()
     assert profile["precision_mode"] == "FP16"
     text = gpu_config_text(
@@ -280,7 +265,7 @@ def test_tensorrt_options_match_the_production_profile(tmp_path: Path) -> None:
 
 
 def test_the_local_config_stays_on_cpu() -> None:
-    model = _python_model()
+    model = load_python_model()
     assert model.execution_providers(_as_triton_json(LOCAL_CONFIG.read_text())) == [
         "CPUExecutionProvider"
     ]

@@ -8,9 +8,7 @@ Tests that run bf16 skip on CPUs whose OpenVINO CPU plugin lacks the BF16 capabi
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +16,14 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 from conftest import start_triton
+from python_backend import load_python_model
 
 from export import openvino_runner
 from export.cli import main as export_cli
-from export.launcher import LocalTriton, prepare_backend_dir
+from export.launcher import LocalTriton
 from export.openvino_runner import OPENVINO_PRECISION, OpenVinoRunner
 from export.pipeline import export_checkpoint
-from export.repository import DEFAULT_MODEL_NAME, PROJECT_ROOT
+from export.repository import DEFAULT_MODEL_NAME
 from export.sample_texts import SAMPLE_NARRATIVES
 from helpline_model.layout import HEADS, OUTPUT_NAMES
 
@@ -53,21 +52,8 @@ def test_export_refuses_openvino_bf16_without_native_bf16(
     assert not (repo / MODEL).exists() or not any((repo / MODEL).glob("[0-9]*"))
 
 
-def _python_model():
-    """export/triton_python_model.py with Triton's own triton_python_backend_utils on the path."""
-    utils = prepare_backend_dir(PROJECT_ROOT / ".cache") / "python"
-    if str(utils) not in sys.path:
-        sys.path.insert(0, str(utils))
-    spec = importlib.util.spec_from_file_location(
-        "helpline_python_model_ov", PROJECT_ROOT / "export" / "triton_python_model.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_served_runner_warns_when_openvino_runs_f32() -> None:
-    model = _python_model()
+    model = load_python_model()
     warning = model._openvino_precision_warning(NO_BF16, "f32")
     assert warning is not None and "runs in f32, not bf16: this CPU has no native" in warning
     assert model._openvino_precision_warning(["BF16", *NO_BF16], "bf16") is None
