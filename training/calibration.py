@@ -333,9 +333,8 @@ def refit_checkpoint(
 
     from client.core.tokenization import NarrativeTokenizer
     from helpline_model.checkpoint import load_checkpoint
-    from helpline_model.layout import trained_max_length
+    from helpline_model.layout import TRAINING_INFO_FILE, trained_max_length
     from training.data import LabelVocabulary
-    from training.finetune import TRAINING_INFO_FILE
     from training.rows import example_rows
     from training.served import served_settings
 
