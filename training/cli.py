@@ -309,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="add the rows of DIR/*.jsonl to the training split (default: data/handwritten_train "
-        "when it holds a part); refused if a narrative is in the evaluation or fitting set",
+        "when it holds a part); refused if a narrative is in a hand-written evaluation, "
+        "validation or fitting set",
     )
     demo.add_argument(
         "--handwritten-repeat",
