@@ -12,8 +12,7 @@ Served narratives of any length are chunked to the trained max_length by the gat
 Hand-written training narratives (data/handwritten_train/*.jsonl, in the voices calls come
 in) join the synthetic training split, each repeated DEMO_HANDWRITTEN_REPEAT times; they
 share no narrative with the hand-written evaluation and validation sets or the fitting set
-(refused otherwise), and the
-synthetic validation split alone still drives early stopping.
+(refused otherwise), and the synthetic validation split alone still drives early stopping.
 
 Calibration (temperatures, decision rule, escalation threshold) is fitted on the hand-written
 VALIDATION set (data/handwritten_validation.jsonl) when it exists, else on the synthetic
