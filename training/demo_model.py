@@ -49,7 +49,7 @@ HANDWRITTEN_VALIDATION = EVALUATION_SET.with_name("handwritten_validation.jsonl"
 HANDWRITTEN_TRAIN = EVALUATION_SET.with_name("handwritten_train")
 # Times each hand-written training row appears among the ~4,800 synthetic training rows;
 # chosen on the hand-written validation set (docs/measurements.md, "Hand-written training").
-DEMO_HANDWRITTEN_REPEAT = 3
+DEMO_HANDWRITTEN_REPEAT = 6
 
 # Chosen by measurement on the 2-core machine (batch 16, bf16 autocast, 6,000 short rows):
 # * bf16 autocast ~2x faster than fp32 on CPUs with AVX512-BF16/AMX; freezing 3 layers ~1.5x;
