@@ -20,6 +20,13 @@ def _heads(value: str) -> tuple[str, ...]:
     return tuple(h.strip() for h in value.split(",") if h.strip())
 
 
+def _count(value: str) -> int:
+    count = int(value)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {count}")
+    return count
+
+
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data (JSON list, JSONL or CSV)")
     data.add_argument("--train", type=Path, help="training rows")
@@ -314,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--handwritten-repeat",
-        type=int,
+        type=_count,
         default=DEMO_HANDWRITTEN_REPEAT,
         metavar="K",
         help="times each hand-written training row is repeated (0: synthetic rows only)",

@@ -90,3 +90,10 @@ def test_the_shipped_parts_are_the_default_and_apart_from_the_held_out_sets(
     held_out = [demo_model.HANDWRITTEN_EVAL, demo_model.HANDWRITTEN_VALIDATION]
     records, info = load_handwritten_train(demo_model.HANDWRITTEN_TRAIN, held_out)
     assert len(records) == info["n"] >= 100
+
+
+def test_a_negative_repeat_is_refused(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["build-demo", "--out", "unused", "--handwritten-repeat", "-1"])
+    assert exit_info.value.code == 2
+    assert "must be 0 or more, got -1" in capsys.readouterr().err
