@@ -134,7 +134,12 @@ def choose_point(
     rule: str = VOTE_OR_THRESHOLD,
 ) -> OperatingPoint:
     """The highest threshold whose recall reaches the target; when none does, the point of the
-    highest recall (its `reached` is False and the description says so)."""
+    highest recall (its `reached` is False and the description says so).
+
+    The threshold is set halfway between the chosen point's score and the next lower score on
+    the curve (0 below the lowest): the same cases are flagged on these rows, but the last
+    urgent case caught is no longer exactly at the threshold, where the numeric noise of
+    another batch size or of the served int8 / bf16 graph would drop it below."""
     target = check_target_recall(target_recall)
     if not curve or n_positive == 0:
         raise CalibrationError(f"no most-severe case in {split}: nothing to choose")
@@ -144,9 +149,10 @@ def choose_point(
         if reaching
         else max(curve, key=lambda p: (p.recall, p.threshold))
     )
+    lower = [p.threshold for p in curve if p.threshold < point.threshold]
     return OperatingPoint(
         target_recall=target,
-        threshold=point.threshold,
+        threshold=(point.threshold + max(lower, default=0.0)) / 2,
         recall=point.recall,
         false_alarm_rate=point.false_alarm_rate,
         n_positive=n_positive,

@@ -245,15 +245,16 @@ def fit_calibration(
     return calibration, report
 
 
-def _normalized(narrative: str) -> str:
+def normalized_narrative(narrative: str) -> str:
+    """Whitespace and case aside: what makes two narratives "the same text"."""
     return " ".join(narrative.split()).casefold()
 
 
-def _narratives(path: Path) -> set[str]:
+def normalized_narratives(path: Path) -> set[str]:
     from training.data import read_records
 
     return {
-        _normalized(str(r["narrative"]))
+        normalized_narrative(str(r["narrative"]))
         for r in read_records(path)
         if isinstance(r.get("narrative"), str)
     }
@@ -276,7 +277,7 @@ def check_not_evaluation_set(path: Path, evaluation: Path = EVALUATION_SET) -> N
     elif sha256_of(path) == sha256_of(evaluation):
         why = f"has the same sha256 as the evaluation set {evaluation.name}"
     else:
-        shared = _narratives(path) & _narratives(evaluation)
+        shared = normalized_narratives(path) & normalized_narratives(evaluation)
         if shared:
             why = f"shares {len(shared)} narrative(s) with the evaluation set {evaluation.name}"
     if why:

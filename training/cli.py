@@ -20,6 +20,13 @@ def _heads(value: str) -> tuple[str, ...]:
     return tuple(h.strip() for h in value.split(",") if h.strip())
 
 
+def _count(value: str) -> int:
+    count = int(value)
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {count}")
+    return count
+
+
 def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
     data = parser.add_argument_group("data (JSON list, JSONL or CSV)")
     data.add_argument("--train", type=Path, help="training rows")
@@ -225,6 +232,9 @@ def cmd_build_demo(args: argparse.Namespace) -> int:
         args.budget_s,
         target_recall=args.target_recall,
         calibration_data=args.calibration_data,
+        handwritten_train=args.handwritten_train,
+        handwritten_repeat=args.handwritten_repeat,
+        seed=args.seed,
     )
     return 0
 
@@ -251,7 +261,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from helpline_model.calibration import DEFAULT_TARGET_RECALL
-    from training.demo_model import DEFAULT_BUDGET_S
+    from training.demo_model import DEFAULT_BUDGET_S, DEMO_HANDWRITTEN_REPEAT, DEMO_SEED
 
     parser = argparse.ArgumentParser(prog="python -m training.cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -300,6 +310,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="fit calibration on this labelled file (default: data/handwritten_validation.jsonl "
         "when present, else the synthetic validation split)",
     )
+    demo.add_argument(
+        "--handwritten-train",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="add the rows of DIR/*.jsonl to the training split (default: data/handwritten_train "
+        "when it holds a part); refused if a narrative is in a hand-written evaluation, "
+        "validation or fitting set",
+    )
+    demo.add_argument(
+        "--handwritten-repeat",
+        type=_count,
+        default=DEMO_HANDWRITTEN_REPEAT,
+        metavar="K",
+        help="times each hand-written training row is repeated (0: synthetic rows only)",
+    )
+    demo.add_argument("--seed", type=int, default=DEMO_SEED, help="corpus and training seed")
     demo.set_defaults(func=cmd_build_demo)
     return parser
 

@@ -9,6 +9,11 @@ the decisive content is never truncated away during training (long production-pr
 would be truncated to their start and carry labels their visible part does not support).
 Served narratives of any length are chunked to the trained max_length by the gateway.
 
+Hand-written training narratives (data/handwritten_train/*.jsonl, in the voices calls come
+in) join the synthetic training split, each repeated DEMO_HANDWRITTEN_REPEAT times; they
+share no narrative with the hand-written evaluation and validation sets or the fitting set
+(refused otherwise), and the synthetic validation split alone still drives early stopping.
+
 Calibration (temperatures, decision rule, escalation threshold) is fitted on the hand-written
 VALIDATION set (data/handwritten_validation.jsonl) when it exists, else on the synthetic
 validation split: the operating point is chosen on text like what it will be served. The
@@ -21,12 +26,18 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from corpus import generator as corpus
 from helpline_model.layout import HEADS
-from training.calibration import EVALUATION_SET
-from training.data import LabelVocabulary, clean_records, data_hash
+from training.calibration import (
+    EVALUATION_SET,
+    normalized_narrative,
+    normalized_narratives,
+    sha256_of,
+)
+from training.data import LabelVocabulary, clean_records, data_hash, read_records
 from training.finetune import TRAINING_INFO_FILE, Progress, TrainConfig, finetune
 
 DEMO_SEED = 13
@@ -35,6 +46,10 @@ DEMO_LENGTH_PROFILE = "short"
 DEFAULT_BUDGET_S = 420.0
 HANDWRITTEN_EVAL = EVALUATION_SET
 HANDWRITTEN_VALIDATION = EVALUATION_SET.with_name("handwritten_validation.jsonl")
+HANDWRITTEN_TRAIN = EVALUATION_SET.with_name("handwritten_train")
+# Times each hand-written training row appears among the ~4,800 synthetic training rows;
+# chosen on the hand-written validation set (docs/measurements.md, "Hand-written training").
+DEMO_HANDWRITTEN_REPEAT = 6
 
 # Chosen by measurement on the 2-core machine (batch 16, bf16 autocast, 6,000 short rows):
 # * bf16 autocast ~2x faster than fp32 on CPUs with AVX512-BF16/AMX; freezing 3 layers ~1.5x;
@@ -110,9 +125,78 @@ def handwritten_line(summary: dict) -> str:
     )
 
 
+class HeldOutLeak(ValueError):
+    """Training rows that share a narrative with a set that must stay unseen by training."""
+
+
+def load_handwritten_train(folder: Path, held_out: Sequence[Path]) -> tuple[list[dict], dict]:
+    """The rows of every `*.jsonl` part in `folder` and a description of them (files, sha256,
+    rows). Refused (HeldOutLeak) when any narrative, whitespace and case aside, is also in a
+    `held_out` file: the evaluation set and the fitting set must stay unseen by training, or
+    the figures measured on them are not measurements."""
+    folder = Path(folder)
+    parts = sorted(folder.glob("*.jsonl"))
+    if not parts:
+        raise FileNotFoundError(f"no hand-written training part (*.jsonl) in {folder}")
+    records: list[dict] = []
+    described = []
+    for part in parts:
+        rows = read_records(part)
+        records += rows
+        described.append({"file": part.name, "sha256": sha256_of(part), "n": len(rows)})
+    texts = {normalized_narrative(str(row.get("narrative", ""))) for row in records}
+    for path in held_out:
+        shared = texts & normalized_narratives(path) if Path(path).is_file() else set()
+        if shared:
+            raise HeldOutLeak(
+                f"refusing to train on {folder}: {len(shared)} narrative(s) also in "
+                f"{Path(path).name}, which must stay unseen by training"
+            )
+    return records, {"folder": folder.name, "parts": described, "n": len(records)}
+
+
+def default_handwritten_train() -> Path | None:
+    """data/handwritten_train when it holds a part; None: synthetic rows only."""
+    return HANDWRITTEN_TRAIN if any(HANDWRITTEN_TRAIN.glob("*.jsonl")) else None
+
+
 def default_calibration_data() -> Path | None:
     """The hand-written validation set when present; None: the synthetic validation split."""
     return HANDWRITTEN_VALIDATION if HANDWRITTEN_VALIDATION.is_file() else None
+
+
+def demo_splits(
+    n_rows: int,
+    seed: int,
+    handwritten_train: Path | None,
+    handwritten_repeat: int,
+    *,
+    held_out: Sequence[Path],
+    progress: Progress = print,
+) -> tuple[dict[str, list], dict | None]:
+    """The demo's cleaned train / validation / test examples: the synthetic corpus split, and
+    the hand-written training rows (if any, and repeat > 0) added to the train split only,
+    each `handwritten_repeat` times. Also returns the hand-written rows' description."""
+    progress(f"demo model: generating {n_rows} narratives (seed {seed}, {DEMO_LENGTH_PROFILE})")
+    parts = corpus.split(corpus.generate(n_rows, seed, DEMO_LENGTH_PROFILE), seed)
+    vocab = LabelVocabulary.demo()
+    datasets = {name: clean_records(rows, vocab, name) for name, rows in parts.items()}
+    for dataset in datasets.values():
+        if dataset.report.n_rejected:
+            progress(dataset.report.summary())
+    splits = {name: list(ds.examples) for name, ds in datasets.items()}
+    if handwritten_train is None or handwritten_repeat <= 0:
+        return splits, None
+    records, info = load_handwritten_train(handwritten_train, held_out)
+    written = clean_records(records, vocab, "handwritten_train")
+    if written.report.n_rejected:
+        progress(written.report.summary())
+    splits["train"] += written.examples * handwritten_repeat
+    progress(
+        f"demo model: + {len(written.examples)} hand-written training narratives"
+        f" x{handwritten_repeat} ({Path(handwritten_train).name})"
+    )
+    return splits, info | {"kept": len(written.examples), "repeat": handwritten_repeat}
 
 
 def build_demo_checkpoint(
@@ -122,6 +206,8 @@ def build_demo_checkpoint(
     n_rows: int = DEMO_ROWS,
     seed: int = DEMO_SEED,
     calibration_data: Path | None = None,
+    handwritten_train: Path | None = None,
+    handwritten_repeat: int = DEMO_HANDWRITTEN_REPEAT,
     progress: Progress = print,
     **overrides: object,
 ) -> Path:
@@ -129,7 +215,9 @@ def build_demo_checkpoint(
 
     `budget_s` bounds training + validation; corpus generation, conversion, calibration and
     the final test evaluation come on top (a few seconds each). Calibration is fitted on
-    `calibration_data`, by default `default_calibration_data()`.
+    `calibration_data`, by default `default_calibration_data()`. The training split gets the
+    rows of `handwritten_train` (default `default_handwritten_train()`), each
+    `handwritten_repeat` times; 0 trains on synthetic rows only.
     """
     started = time.monotonic()
     out_dir = Path(out_dir)
@@ -138,15 +226,17 @@ def build_demo_checkpoint(
     partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
 
-    progress(f"demo model: generating {n_rows} narratives (seed {seed}, {DEMO_LENGTH_PROFILE})")
-    parts = corpus.split(corpus.generate(n_rows, seed, DEMO_LENGTH_PROFILE), seed)
-    vocab = LabelVocabulary.demo()
-    datasets = {name: clean_records(rows, vocab, name) for name, rows in parts.items()}
-    for dataset in datasets.values():
-        if dataset.report.n_rejected:
-            progress(dataset.report.summary())
-    splits = {name: ds.examples for name, ds in datasets.items()}
-    config = demo_config(budget_s, **overrides)
+    calibration_data = calibration_data or default_calibration_data()
+    splits, handwritten_info = demo_splits(
+        n_rows,
+        seed,
+        handwritten_train or default_handwritten_train(),
+        handwritten_repeat,
+        held_out=[HANDWRITTEN_EVAL, HANDWRITTEN_VALIDATION]
+        + ([Path(calibration_data)] if calibration_data else []),
+        progress=progress,
+    )
+    config = demo_config(budget_s, **{"seed": seed, **overrides})
     limit = f"within {config.time_budget_s:.0f}s" if config.time_budget_s else "without a budget"
     progress(f"demo model: training {limit} (bf16 autocast: {config.bf16})")
     result = finetune(
@@ -157,8 +247,9 @@ def build_demo_checkpoint(
         extra_info={
             "corpus": {"n": n_rows, "seed": seed, "length_profile": DEMO_LENGTH_PROFILE},
             "demo_model": True,
+            "handwritten_train": handwritten_info,
         },
-        calibration_data=calibration_data or default_calibration_data(),
+        calibration_data=calibration_data,
         progress=progress,
     )
     if HANDWRITTEN_EVAL.is_file():

@@ -143,3 +143,11 @@ def test_no_narrative_text_in_logs(quick_report: Path) -> None:
     for log_file in (quick_report / "logs").glob("*.log"):
         text = log_file.read_text(errors="replace")
         assert not any(f in text for f in fragments), log_file.name
+
+
+def test_the_fast_side_takes_every_cpu_candidate_of_make_serve() -> None:
+    from bench.compare import parse_args
+    from stack.embedded_default import PRECISION_PREFERENCE
+
+    for precision in PRECISION_PREFERENCE[:-1]:
+        assert parse_args(["--int8-precision", precision]).int8_precision == precision

@@ -4,48 +4,31 @@ hand-written evaluation set or with the corpus generator it is meant to be unlik
 
 from __future__ import annotations
 
-import ast
 import re
 from collections import Counter
-from functools import cache
-from pathlib import Path
 
-from corpus import generator as corpus
-from corpus.generator import generate, read_jsonl
+from handwritten_checks import (
+    COPY_RUN,
+    EVALUATION,
+    VALIDATION,
+    corpus_string_literals,
+    rows_of,
+    word_ngrams,
+)
+
+from corpus.generator import generate
 from helpline_model.taxonomy import DEMO_TAXONOMY, INTERVENTIONS, MAIN_CATEGORIES, SUB_TO_MAIN
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-VALIDATION = DATA / "handwritten_validation.jsonl"
-EVALUATION = DATA / "handwritten_eval.jsonl"
 LABEL_FIELDS = ("main_category", "sub_category", "intervention", "priority")
 STYLES = ("asr", "code_switch", "dialogue", "note", "narrative")
-# A 12-word run in common is a copied sentence, not a shared turn of phrase.
-COPY_RUN = 12
 
 
-@cache
 def validation() -> tuple[dict, ...]:
-    return tuple(read_jsonl(VALIDATION))
+    return rows_of(VALIDATION)
 
 
-@cache
 def evaluation() -> tuple[dict, ...]:
-    return tuple(read_jsonl(EVALUATION))
-
-
-def word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
-    words = re.findall(r"[a-z']+", text.lower())
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def corpus_string_literals() -> list[str]:
-    """Every string literal in the corpus package: its templates, pools and fillers."""
-    literals: list[str] = []
-    for module in sorted(Path(corpus.__file__).parent.rglob("*.py")):
-        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                literals.append(node.value)
-    return literals
+    return rows_of(EVALUATION)
 
 
 def test_validation_set_is_valid_against_the_taxonomy() -> None:

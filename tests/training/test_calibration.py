@@ -107,43 +107,58 @@ def constructed_curve():
 
 
 @pytest.mark.parametrize(
-    ("target", "threshold", "recall", "false_alarms"),
+    ("target", "score", "threshold", "recall", "false_alarms"),
     [
-        (0.95, 0.12, 1.0, 0.7),  # all ten: down to the lowest positive, 0.12
-        (0.9, 0.3, 0.9, 0.4),  # nine of ten
-        (0.8, 0.4, 0.8, 0.2),
-        (0.5, 0.6, 0.5, 0.1),
-        (0.1, 0.95, 0.1, 0.0),
+        (0.95, 0.12, 0.11, 1.0, 0.7),  # all ten: down to the lowest positive, 0.12
+        (0.9, 0.3, 0.275, 0.9, 0.4),  # nine of ten
+        (0.8, 0.4, 0.375, 0.8, 0.2),
+        (0.5, 0.6, 0.575, 0.5, 0.1),
+        (0.1, 0.95, 0.925, 0.1, 0.0),
     ],
 )
 def test_threshold_is_the_highest_that_reaches_the_target_recall(
-    target: float, threshold: float, recall: float, false_alarms: float
+    target: float, score: float, threshold: float, recall: float, false_alarms: float
 ) -> None:
     curve = constructed_curve()
     point = choose_point(curve, target, 10, 10)
-    assert point.threshold == pytest.approx(threshold)
     assert point.recall == pytest.approx(recall) and point.recall >= target
     assert point.false_alarm_rate == pytest.approx(false_alarms)
     assert point.reached and point.split == "validation"
-    # Any higher threshold misses the target: the chosen one is the highest that reaches it.
+    # Any threshold above `score` misses the target: `score` is the highest that reaches it.
     scores = np.array(POSITIVE_SCORES)
-    higher = [s for s in POSITIVE_SCORES + NEGATIVE_SCORES if s > point.threshold]
-    for t in higher:
+    for t in [s for s in POSITIVE_SCORES + NEGATIVE_SCORES if s > score]:
         assert (scores >= t).mean() < target
+    # The threshold sits halfway to the next lower score: the same cases are flagged, and the
+    # last urgent case caught is not exactly at the threshold.
+    assert point.threshold == pytest.approx(threshold)
+    everything = np.array(POSITIVE_SCORES + NEGATIVE_SCORES)
+    assert ((everything >= point.threshold) == (everything >= score)).all()
+    assert point.threshold < score
+
+
+def test_the_threshold_keeps_a_margin_below_the_last_urgent_case_caught() -> None:
+    # Served scores move by batch size and precision (fp32 / int8 / bf16): a case that scored
+    # exactly the threshold when it was fitted must still be caught a little below it.
+    curve = operating_curve([0.9, 0.258707588, 0.2], [True, True, False])
+    point = choose_point(curve, 0.95, 2, 1)
+    assert point.recall == 1.0 and point.false_alarm_rate == 0.0
+    assert 0.258707588 - 1e-3 > point.threshold > 0.2 + 1e-3
+    lowest = choose_point(operating_curve([0.4, 0.3], [True, True]), 0.95, 2, 0)
+    assert lowest.threshold == pytest.approx(0.15)
 
 
 def test_one_hard_case_drags_the_threshold_down_and_the_figures_show_it() -> None:
     # A most-severe case the model barely flags: reaching it costs every false alarm.
     curve = operating_curve([0.9, 0.8, 0.01, 0.1], [True, True, True, False])
     point = choose_point(curve, 0.95, 3, 1)
-    assert point.threshold == pytest.approx(0.01)
+    assert point.threshold == pytest.approx(0.005)  # halfway below 0.01, the lowest score
     assert point.recall == pytest.approx(1.0) and point.false_alarm_rate == pytest.approx(1.0)
 
 
 def test_a_target_no_point_reaches_is_reported_not_hidden() -> None:
     curve = [CurvePoint(0.9, 0.5, 0.0), CurvePoint(0.4, 0.8, 0.3)]
     point = choose_point(curve, 0.95, 10, 10)
-    assert point.threshold == 0.4 and not point.reached
+    assert point.threshold == 0.2 and not point.reached  # halfway below 0.4
     assert "target NOT reached" in point.describe()
     with pytest.raises(CalibrationError):
         choose_point(curve, 0.95, 0, 10)
@@ -161,7 +176,7 @@ def test_calibration_file_round_trip_and_re_choice(tmp_path: Path) -> None:
     assert loaded == calibration
     assert loaded.temperature("sub") == 1.0  # heads without a temperature are left as they are
     again = loaded.with_target_recall(0.8)
-    assert again.escalation.threshold == pytest.approx(0.4)
+    assert again.escalation.threshold == pytest.approx(0.375)  # 0.4, halfway to 0.35
     assert again.temperatures == loaded.temperatures
     assert load_calibration(tmp_path / "missing") is None
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps({"temperatures": {"main": -1}}))
@@ -176,11 +191,12 @@ def test_the_rule_with_fewer_false_alarms_at_the_target_is_kept() -> None:
     vote = (CurvePoint(1.0, 0.8, 0.4), CurvePoint(0.3, 1.0, 0.6))
     threshold = (CurvePoint(0.9, 0.5, 0.0), CurvePoint(0.4, 1.0, 0.2), CurvePoint(0.1, 1.0, 0.9))
     point = choose_rule({"vote_or_threshold": vote, "threshold": threshold}, 0.95, 10, 10)
-    assert (point.rule, point.threshold, point.false_alarm_rate) == ("threshold", 0.4, 0.2)
+    # Chosen at 0.4, set halfway to the next lower score 0.1.
+    assert (point.rule, point.threshold, point.false_alarm_rate) == ("threshold", 0.25, 0.2)
     # Equal false alarms: the rule that can only add escalations.
     same = (CurvePoint(0.4, 1.0, 0.6),)
     tie = choose_rule({"vote_or_threshold": vote, "threshold": same}, 0.95, 10, 10)
-    assert tie.rule == "vote_or_threshold" and tie.threshold == 0.3
+    assert tie.rule == "vote_or_threshold" and tie.threshold == 0.15
     # A rule that misses the target loses to one that reaches it, whatever its false alarms.
     short = (CurvePoint(0.5, 0.9, 0.0),)
     reached = choose_rule({"vote_or_threshold": vote, "threshold": short}, 0.95, 10, 10)
@@ -195,7 +211,7 @@ def test_rules_curves_and_fitted_on_round_trip_and_re_choice(tmp_path: Path) -> 
     curves = {"vote_or_threshold": vote, "threshold": threshold}
     fitted_on = {"file": "fit.jsonl", "sha256": "ab" * 32, "n": 20, "n_most_severe": 10}
     point = choose_rule(curves, 0.95, 10, 10, split="fit.jsonl")
-    assert (point.rule, point.threshold) == ("vote_or_threshold", 0.3)
+    assert (point.rule, point.threshold) == ("vote_or_threshold", 0.15)
     calibration = Calibration({"priority": 1.5}, point, vote, "high", curves, fitted_on)
     calibration.save(tmp_path)
     loaded = load_calibration(tmp_path)
@@ -203,7 +219,7 @@ def test_rules_curves_and_fitted_on_round_trip_and_re_choice(tmp_path: Path) -> 
     assert "rule vote_or_threshold" in point.describe() and "fit.jsonl" in point.describe()
     # At a lower target the threshold rule reaches it with fewer false alarms: rule re-chosen.
     again = loaded.with_target_recall(0.9)
-    assert (again.rule, again.escalation.threshold) == ("threshold", 0.4)
+    assert (again.rule, again.escalation.threshold) == ("threshold", 0.25)
     assert again.curve == threshold and again.escalation.split == "fit.jsonl"
     assert again.fitted_on == fitted_on and again.curves == curves
 
@@ -216,7 +232,7 @@ def test_a_file_without_rule_or_curves_keeps_todays_rule(tmp_path: Path) -> None
     (tmp_path / CALIBRATION_FILE).write_text(json.dumps(data))
     loaded = load_calibration(tmp_path)
     assert loaded.rule == "vote_or_threshold" and loaded.curves == {}
-    assert loaded.with_target_recall(0.8).escalation.threshold == pytest.approx(0.4)
+    assert loaded.with_target_recall(0.8).escalation.threshold == pytest.approx(0.375)
     assert loaded.with_target_recall(0.8).rule == "vote_or_threshold"
 
 
@@ -257,8 +273,10 @@ def test_the_rule_is_chosen_on_the_fitting_rows() -> None:
     )
     point = calibration.escalation
     assert point.rule == "threshold" and point.recall == 1.0 and point.false_alarm_rate == 0.0
-    lowest_urgent = softmax(np.log([[0.2, 0.2, 0.6]]) / calibration.temperature("priority"))
-    assert point.threshold == pytest.approx(lowest_urgent[0, 2])
+    scale = calibration.temperature("priority")
+    lowest_urgent = softmax(np.log([[0.2, 0.2, 0.6]]) / scale)[0, 2]
+    highest_other = softmax(np.log([[0.35, 0.25, 0.4]]) / scale)[0, 2]
+    assert point.threshold == pytest.approx((lowest_urgent + highest_other) / 2)
     assert point.split == "fit.jsonl" and set(calibration.curves) == set(RULES)
     assert calibration.fitted_on == {"file": "fit.jsonl", "n": 28, "n_most_severe": 12}
     assert set(report["rules"]) == set(RULES)

@@ -36,7 +36,8 @@ pytestmark = pytest.mark.integration
 
 NARRATIVE = "A 12-year-old girl reported that her stepfather beats her when her mother is away."
 PRIORITY_T, MAIN_T = 3.0, 2.0
-# A validation curve: 0.9 reaches recall 0.96 (the shipped point); only 0.05 reaches 0.99.
+# A validation curve: 0.9 reaches recall 0.96 (shipped halfway to the next score: 0.75); only
+# 0.05 reaches 0.99 (shipped at 0.025).
 CURVE = (CurvePoint(0.9, 0.96, 0.2), CurvePoint(0.6, 0.97, 0.4), CurvePoint(0.05, 1.0, 0.9))
 
 
@@ -149,7 +150,7 @@ def priority_distribution(body: dict) -> dict[str, float]:
 def test_the_export_copies_calibration_json(repository: Path) -> None:
     assert not (repository / MODEL / "1" / CALIBRATION_FILE).exists()
     shipped = load_calibration(repository / MODEL / "2")
-    assert shipped is not None and shipped.escalation.threshold == 0.9
+    assert shipped is not None and shipped.escalation.threshold == 0.75
     assert shipped.temperatures == {"main": MAIN_T, "priority": PRIORITY_T}
     metadata = json.loads((repository / MODEL / "2" / METADATA_FILE).read_text())
     assert metadata["calibration"].startswith("calibrated (")
@@ -166,7 +167,7 @@ def test_export_target_recall_re_chooses_the_point(
     )
     assert code == 0, err
     version = load_calibration(tmp_path / MODEL / "1")
-    assert version.escalation.threshold == 0.05 and version.escalation.target_recall == 0.99
+    assert version.escalation.threshold == 0.025 and version.escalation.target_recall == 0.99
     assert version.escalation.recall == 1.0 and version.escalation.false_alarm_rate == 0.9
     assert "recall >= 0.99" in json.loads(out)["calibration"]
     # Without a calibration file there is no validation curve to choose from: refused.
@@ -199,12 +200,12 @@ def test_calibration_changes_served_probabilities_and_threshold(
         plain["predictions"]["sub"]["confidence"], abs=1e-4
     )
 
-    # The plain version escalates at the shipped 0.5; the calibrated one at its 0.9 does not.
+    # The plain version escalates at the shipped 0.5; the calibrated one at its 0.75 does not.
     p3 = plain["chunk_predictions"][0]["confidences"]["priority"]
     assert plain["chunk_predictions"][0]["labels"]["priority"] == "3" and p3 > 0.5
     assert plain["escalation"]["escalated"] and plain["escalation"]["threshold"] == 0.5
     assert not calibrated["escalation"]["escalated"]
-    assert calibrated["escalation"]["threshold"] == pytest.approx(0.9)
+    assert calibrated["escalation"]["threshold"] == pytest.approx(0.75)
 
 
 def test_escalation_threshold_setting_overrides_the_shipped_point(
@@ -219,21 +220,21 @@ def test_escalation_threshold_setting_overrides_the_shipped_point(
     overridden = info(served["override"])
     assert overridden["escalation_threshold"] == pytest.approx(0.1)
     assert overridden["calibration"]["threshold_source"] == "TRIAGE_ESCALATION_THRESHOLD"
-    assert "TRIAGE_ESCALATION_THRESHOLD overrides the calibrated 0.9" in overridden["escalation"]
+    assert "TRIAGE_ESCALATION_THRESHOLD overrides the calibrated 0.75" in overridden["escalation"]
 
 
 def test_info_and_health_show_the_operating_point_or_not_calibrated(
     served: dict[str, GatewayProcess],
 ) -> None:
     calibrated = info(served["calibrated"])
-    assert calibrated["escalation_threshold"] == pytest.approx(0.9)
+    assert calibrated["escalation_threshold"] == pytest.approx(0.75)
     calibration = calibrated["calibration"]
     assert calibration["threshold_source"] == "calibration.json"
     assert calibration["temperatures"] == {"main": MAIN_T, "priority": PRIORITY_T}
     point = calibration["operating_point"]
     assert point == {
         "target_recall": 0.95,
-        "threshold": 0.9,
+        "threshold": 0.75,
         "recall": 0.96,
         "false_alarm_rate": 0.2,
         "n_positive": 25,

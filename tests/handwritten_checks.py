@@ -1,0 +1,56 @@
+"""Checks shared by the tests of the hand-written sets: valid labels, no copied text."""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import cache
+from pathlib import Path
+
+from corpus import generator as corpus
+from corpus.generator import read_jsonl
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+EVALUATION = DATA / "handwritten_eval.jsonl"
+VALIDATION = DATA / "handwritten_validation.jsonl"
+TRAIN_DIR = DATA / "handwritten_train"
+# A 12-word run in common is a copied sentence, not a shared turn of phrase.
+COPY_RUN = 12
+
+
+@cache
+def rows_of(path: Path) -> tuple[dict, ...]:
+    return tuple(read_jsonl(path))
+
+
+def word_ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def runs_of(rows: tuple[dict, ...], n: int = COPY_RUN) -> set[tuple[str, ...]]:
+    runs: set[tuple[str, ...]] = set()
+    for row in rows:
+        runs |= word_ngrams(row["narrative"], n)
+    return runs
+
+
+@cache
+def corpus_string_literals() -> tuple[str, ...]:
+    """Every string literal in the corpus package: its templates, pools and fillers."""
+    literals: list[str] = []
+    for module in sorted(Path(corpus.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                literals.append(node.value)
+    return tuple(literals)
+
+
+def copied_runs(rows: tuple[dict, ...], other: set[tuple[str, ...]]) -> list[tuple[str, str]]:
+    """(row id, the first shared run) for each row sharing a COPY_RUN-word run with `other`."""
+    found = []
+    for row in rows:
+        shared = word_ngrams(row["narrative"], COPY_RUN) & other
+        if shared:
+            found.append((row["id"], " ".join(min(shared))))
+    return found
