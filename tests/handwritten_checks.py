@@ -9,11 +9,14 @@ from pathlib import Path
 
 from corpus import generator as corpus
 from corpus.generator import read_jsonl
+from helpline_model.taxonomy import DEMO_TAXONOMY, INTERVENTIONS, MAIN_CATEGORIES, SUB_TO_MAIN
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 EVALUATION = DATA / "handwritten_eval.jsonl"
 VALIDATION = DATA / "handwritten_validation.jsonl"
 TRAIN_DIR = DATA / "handwritten_train"
+LABEL_FIELDS = ("main_category", "sub_category", "intervention", "priority")
+STYLES = ("asr", "code_switch", "dialogue", "note", "narrative")
 # A 12-word run in common is a copied sentence, not a shared turn of phrase.
 COPY_RUN = 12
 
@@ -54,3 +57,13 @@ def copied_runs(rows: tuple[dict, ...], other: set[tuple[str, ...]]) -> list[tup
         if shared:
             found.append((row["id"], " ".join(min(shared))))
     return found
+
+
+def label_values() -> dict[str, set[str]]:
+    """The valid values of each label field in the demo taxonomy."""
+    return {
+        "main_category": set(MAIN_CATEGORIES),
+        "sub_category": set(SUB_TO_MAIN),
+        "intervention": set(INTERVENTIONS),
+        "priority": set(DEMO_TAXONOMY.priorities),
+    }

@@ -13,13 +13,14 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from handwritten_checks import label_values
 
 from corpus import generator as corpus
 from corpus import templates
 from corpus.generator import generate, read_jsonl, split, write_jsonl
 from corpus.rubric import RULES
 from corpus.templates import calls, slots, voices
-from helpline_model.taxonomy import DEMO_TAXONOMY, INTERVENTIONS, MAIN_CATEGORIES, SUB_TO_MAIN
+from helpline_model.taxonomy import MAIN_CATEGORIES, SUB_TO_MAIN
 
 HANDWRITTEN = Path(__file__).resolve().parents[2] / "data" / "handwritten_eval.jsonl"
 ROW_KEYS = {
@@ -55,15 +56,6 @@ def timed_6000_rows() -> tuple[tuple[dict, ...], float]:
     started = time.perf_counter()
     rows = tuple(generate(6000, seed=13, length_profile="production"))
     return rows, time.perf_counter() - started
-
-
-def label_values() -> dict[str, set[str]]:
-    return {
-        "main_category": set(MAIN_CATEGORIES),
-        "sub_category": set(SUB_TO_MAIN),
-        "intervention": set(INTERVENTIONS),
-        "priority": set(DEMO_TAXONOMY.priorities),
-    }
 
 
 # --- generator content ------------------------------------------------------------------

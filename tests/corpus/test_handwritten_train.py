@@ -12,20 +12,21 @@ from collections import Counter
 import pytest
 from handwritten_checks import (
     EVALUATION,
+    LABEL_FIELDS,
+    STYLES,
     TRAIN_DIR,
     VALIDATION,
     copied_runs,
     corpus_string_literals,
+    label_values,
     rows_of,
     runs_of,
     word_ngrams,
 )
 
 from corpus.generator import generate
-from helpline_model.taxonomy import DEMO_TAXONOMY, INTERVENTIONS, MAIN_CATEGORIES, SUB_TO_MAIN
+from helpline_model.taxonomy import MAIN_CATEGORIES, SUB_TO_MAIN
 
-LABEL_FIELDS = ("main_category", "sub_category", "intervention", "priority")
-STYLES = ("asr", "code_switch", "dialogue", "note", "narrative")
 PARTS = sorted(TRAIN_DIR.glob("*.jsonl"))
 
 
@@ -39,12 +40,7 @@ def part(request: pytest.FixtureRequest) -> tuple[dict, ...]:
 
 
 def test_part_is_valid_against_the_taxonomy(part: tuple[dict, ...]) -> None:
-    values = {
-        "main_category": set(MAIN_CATEGORIES),
-        "sub_category": set(SUB_TO_MAIN),
-        "intervention": set(INTERVENTIONS),
-        "priority": set(DEMO_TAXONOMY.priorities),
-    }
+    values = label_values()
     for row in part:
         assert set(row) == {"id", "narrative", "style", *LABEL_FIELDS}, row["id"]
         assert re.fullmatch(r"htrn-[a-z]-\d{3}", row["id"]), row["id"]

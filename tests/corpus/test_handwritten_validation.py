@@ -10,17 +10,17 @@ from collections import Counter
 from handwritten_checks import (
     COPY_RUN,
     EVALUATION,
+    LABEL_FIELDS,
+    STYLES,
     VALIDATION,
     corpus_string_literals,
+    label_values,
     rows_of,
     word_ngrams,
 )
 
 from corpus.generator import generate
-from helpline_model.taxonomy import DEMO_TAXONOMY, INTERVENTIONS, MAIN_CATEGORIES, SUB_TO_MAIN
-
-LABEL_FIELDS = ("main_category", "sub_category", "intervention", "priority")
-STYLES = ("asr", "code_switch", "dialogue", "note", "narrative")
+from helpline_model.taxonomy import MAIN_CATEGORIES, SUB_TO_MAIN
 
 
 def validation() -> tuple[dict, ...]:
@@ -33,12 +33,7 @@ def evaluation() -> tuple[dict, ...]:
 
 def test_validation_set_is_valid_against_the_taxonomy() -> None:
     rows = validation()
-    values = {
-        "main_category": set(MAIN_CATEGORIES),
-        "sub_category": set(SUB_TO_MAIN),
-        "intervention": set(INTERVENTIONS),
-        "priority": set(DEMO_TAXONOMY.priorities),
-    }
+    values = label_values()
     assert len({row["narrative"] for row in rows}) == len(rows)
     for row in rows:
         assert set(row) == {"id", "narrative", "style", *LABEL_FIELDS}, row["id"]
