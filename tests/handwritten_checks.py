@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Set
 from functools import cache
 from pathlib import Path
 
@@ -49,7 +50,23 @@ def corpus_string_literals() -> tuple[str, ...]:
     return tuple(literals)
 
 
-def copied_runs(rows: tuple[dict, ...], other: set[tuple[str, ...]]) -> list[tuple[str, str]]:
+@cache
+def set_runs(path: Path) -> frozenset[tuple[str, ...]]:
+    """Every COPY_RUN-word run of a hand-written set's narratives (read once per session)."""
+    return frozenset(runs_of(rows_of(path)))
+
+
+@cache
+def template_runs() -> frozenset[tuple[str, ...]]:
+    """Every COPY_RUN-word run of the corpus package's string literals. A slot ("{name}") reads
+    as the word "name", so a run crossing it matches only a verbatim template."""
+    runs: set[tuple[str, ...]] = set()
+    for literal in corpus_string_literals():
+        runs |= word_ngrams(literal, COPY_RUN)
+    return frozenset(runs)
+
+
+def copied_runs(rows: tuple[dict, ...], other: Set[tuple[str, ...]]) -> list[tuple[str, str]]:
     """(row id, the first shared run) for each row sharing a COPY_RUN-word run with `other`."""
     found = []
     for row in rows:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import cache
 
 import pytest
 from handwritten_checks import (
@@ -17,10 +18,11 @@ from handwritten_checks import (
     TRAIN_DIR,
     VALIDATION,
     copied_runs,
-    corpus_string_literals,
     label_values,
     rows_of,
     runs_of,
+    set_runs,
+    template_runs,
     word_ngrams,
 )
 
@@ -81,7 +83,7 @@ def test_parts_copy_no_text_from_the_evaluation_or_validation_sets(
     part: tuple[dict, ...],
 ) -> None:
     for held_out in (EVALUATION, VALIDATION):
-        runs = runs_of(rows_of(held_out))
+        runs = set_runs(held_out)
         assert len(runs) > 5000  # the set was read
         assert not copied_runs(part, runs), held_out.name
 
@@ -93,17 +95,17 @@ def test_parts_copy_no_text_between_each_other() -> None:
 
 
 def test_parts_copy_no_corpus_template(part: tuple[dict, ...]) -> None:
-    template_runs: set[tuple[str, ...]] = set()
-    for literal in corpus_string_literals():
-        template_runs |= word_ngrams(literal, 12)
-    assert len(template_runs) > 1000  # the templates were found
-    assert not copied_runs(part, template_runs)
+    assert len(template_runs()) > 1000  # the templates were found
+    assert not copied_runs(part, template_runs())
+
+
+@cache
+def generated_six_grams() -> frozenset[tuple[str, ...]]:
+    return frozenset(runs_of(tuple(generate(2000, seed=7, length_profile="short")), 6))
 
 
 def test_parts_are_not_generator_output(part: tuple[dict, ...]) -> None:
-    generated = tuple(generate(2000, seed=7, length_profile="short"))
-    generated_ngrams = runs_of(generated, 6)
     for row in part:
         grams = word_ngrams(row["narrative"], 6)
-        shared = len(grams & generated_ngrams) / max(len(grams), 1)
+        shared = len(grams & generated_six_grams()) / max(len(grams), 1)
         assert shared < 0.1, (row["id"], shared)
