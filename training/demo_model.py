@@ -145,12 +145,13 @@ def load_handwritten_train(folder: Path, held_out: Sequence[Path]) -> tuple[list
         records += rows
         described.append({"file": part.name, "sha256": sha256_of(part), "n": len(rows)})
     texts = {normalized_narrative(str(row.get("narrative", ""))) for row in records}
-    for path in held_out:
-        shared = texts & normalized_narratives(path) if Path(path).is_file() else set()
+    # The fitting file is usually the validation set itself: each file is read once.
+    for path in dict.fromkeys(Path(p).resolve() for p in held_out):
+        shared = texts & normalized_narratives(path) if path.is_file() else set()
         if shared:
             raise HeldOutLeak(
                 f"refusing to train on {folder}: {len(shared)} narrative(s) also in "
-                f"{Path(path).name}, which must stay unseen by training"
+                f"{path.name}, which must stay unseen by training"
             )
     return records, {"folder": folder.name, "parts": described, "n": len(records)}
 
