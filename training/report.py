@@ -19,6 +19,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from helpline_model.calibration import wilson_interval
 from helpline_model.layout import HEADS
 
 REPORT_FILE = "report.md"
@@ -156,6 +157,14 @@ def _threshold(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
+def _recall_interval(summary: dict) -> str:
+    recall, n = summary.get("most_severe_recall"), summary.get("n_most_severe")
+    if recall is None or not n:
+        return ""
+    low, high = wilson_interval(recall, n)
+    return f"; shipped recall {recall:.3f}, 95% interval {low:.3f}-{high:.3f}"
+
+
 def calibration_lines(calibration: dict) -> list[str]:
     """Served figures at the shipped operating point, ECE per head before / after the
     temperatures, and where the operating point was chosen."""
@@ -197,8 +206,8 @@ def calibration_lines(calibration: dict) -> list[str]:
     lines += [
         "",
         f"Most severe level {shipped.get('most_severe')!r}: {shipped.get('n_most_severe')} of "
-        f"{shipped['n']} rows. Recall and false alarms count the reported priority (the vote "
-        "or an escalation).",
+        f"{shipped['n']} rows{_recall_interval(shipped)}. Recall and false alarms count the "
+        "reported priority (the vote or an escalation).",
         "",
         "ECE (top label, 15 bins, over chunks) per head:",
         "",

@@ -160,7 +160,13 @@ def calibration_info(service: ClassifierService) -> schemas.CalibrationInfo | No
     return schemas.CalibrationInfo(
         state=state,
         temperatures=dict(calibration.temperatures) if calibration else None,
-        operating_point=schemas.OperatingPointInfo(**dataclasses.asdict(point)) if point else None,
+        operating_point=(
+            schemas.OperatingPointInfo(
+                **dataclasses.asdict(point), recall_interval_95=point.recall_interval
+            )
+            if point
+            else None
+        ),
         threshold_source=source,  # type: ignore[arg-type]
         fitted_on=calibration.fitted_on if calibration else None,
     )

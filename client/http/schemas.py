@@ -215,6 +215,11 @@ class OperatingPointInfo(BaseModel):
     target_recall: float
     threshold: float
     recall: float = Field(..., description="Most-severe recall reached on `split`.")
+    recall_interval_95: tuple[float, float] = Field(
+        ...,
+        description="95% Wilson interval of that recall over `n_positive` cases: the recall "
+        "these rows are consistent with (46 cases at 0.957: 0.85-0.99).",
+    )
     false_alarm_rate: float = Field(..., description="Share of other cases flagged on `split`.")
     n_positive: int
     n_negative: int

@@ -25,6 +25,7 @@ from helpline_model.calibration import (
     choose_rule,
     load_calibration,
     operating_curve,
+    wilson_interval,
 )
 from helpline_model.layout import Labels
 from helpline_model.taxonomy import SEVERITY_ORDER, SUB_TO_MAIN, demo_labels
@@ -164,6 +165,20 @@ def test_a_target_no_point_reaches_is_reported_not_hidden() -> None:
         choose_point(curve, 0.95, 0, 10)
     with pytest.raises(CalibrationError):
         choose_point(curve, 1.5, 10, 10)
+
+
+def test_the_recall_interval_is_wilsons_and_narrows_with_cases() -> None:
+    # Reference values: Wilson score intervals at z = 1.96 (statsmodels proportion_confint,
+    # method="wilson"): 44/46 -> (0.8547, 0.9880); 49/49 -> (0.9273, 1.0); 5/10 -> (0.2366,
+    # 0.7634).
+    assert wilson_interval(44 / 46, 46) == pytest.approx((0.8547, 0.9880), abs=1e-4)
+    assert wilson_interval(1.0, 49) == pytest.approx((0.9273, 1.0), abs=1e-4)
+    assert wilson_interval(0.5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson_interval(0.96, 1000)[1] - wilson_interval(0.96, 1000)[0] < 0.03
+    assert wilson_interval(0.9, 0) == (0.0, 1.0)  # no cases: nothing is known
+    point = choose_point(operating_curve([0.9, 0.8, 0.3], [True, True, False]), 0.95, 2, 1)
+    assert point.recall_interval == pytest.approx(wilson_interval(1.0, 2))
+    assert "(2 cases, 95% interval 0.342-1.000)" in point.describe()
 
 
 def test_calibration_file_round_trip_and_re_choice(tmp_path: Path) -> None:
@@ -495,6 +510,10 @@ def test_evaluation_report_shows_calibration_and_the_operating_point(
     report = (out / "report.md").read_text()
     assert "## Calibration and escalation" in report
     assert "chosen on validation for most-severe recall >= 0.95" in report
+    low, high = wilson_interval(
+        calibration["shipped"]["most_severe_recall"], calibration["shipped"]["n_most_severe"]
+    )
+    assert f"95% interval {low:.3f}-{high:.3f}" in report
     # The served labels in the report are the calibrated, escalated ones.
     flagged = sum(
         r["priority"]["predicted"] == "high"

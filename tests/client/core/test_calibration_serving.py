@@ -236,6 +236,7 @@ def test_info_and_health_show_the_operating_point_or_not_calibrated(
         "target_recall": 0.95,
         "threshold": 0.75,
         "recall": 0.96,
+        "recall_interval_95": pytest.approx([0.8046, 0.9929], abs=1e-4),  # 24 of 25, Wilson
         "false_alarm_rate": 0.2,
         "n_positive": 25,
         "n_negative": 75,
