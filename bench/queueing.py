@@ -13,12 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from bench.loadgen import RequestRecord
+from bench.schedulers import POLICIES, Job, slowdowns, utilization
 
 # The issue's target: p99 of latency-under-load / latency-alone.
 TARGET_P99 = 2.0
 # At most this many distinct narratives are measured alone per side, so the extra time stays
 # bounded whatever the workload size (the alone run is also cut at the run duration).
 MAX_ALONE = 300
+# Fractions of the run's own load at which the scheduling floors are also simulated.
+LOAD_SCALES = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
 
 
 def to_measure_alone(loaded: Iterable[RequestRecord], limit: int = MAX_ALONE) -> list[int]:
@@ -77,4 +80,47 @@ def queueing_ratios(
         "ratio_p99": p99,
         "target_p99": TARGET_P99,
         "met": None if p99 is None else p99 <= TARGET_P99,
+    }
+
+
+def scheduling_floors(
+    loaded: Iterable[RequestRecord],
+    alone: Mapping[int, float],
+    *,
+    load_of_saturation: float = 0.5,
+) -> dict[str, object]:
+    """The queueing ratio an ideal server would give on the run's own arrivals, per policy
+    (bench.schedulers): its p99 at the run's load, and the highest load, as a fraction of the
+    stack's saturation, at which its p99 stays within the target (None if none of
+    LOAD_SCALES does). Only requests with an alone figure are simulated."""
+    jobs = [
+        Job(record.started_s, alone[record.index])
+        for record in loaded
+        if record.ok and alone.get(record.index, 0) > 0
+    ]
+    if len(jobs) < 2:
+        return {"jobs": len(jobs), "model_utilization": None, "policies": {}}
+    busy = utilization(jobs)
+    # The model's server is busier than the stack (a one-chunk narrative alone leaves a core
+    # idle), so each policy is also simulated with the arrivals stretched to exactly half
+    # busy: the textbook half load, comparable across machines and workloads.
+    half_busy = 0.5 / busy if 0 < busy < float("inf") else None
+    policies: dict[str, dict[str, float | None]] = {}
+    for policy in POLICIES:
+        p99_at = {scale: _pct(slowdowns(jobs, policy, scale), 99) for scale in LOAD_SCALES}
+        within = [s for s, p99 in p99_at.items() if p99 is not None and p99 <= TARGET_P99]
+        policies[policy] = {
+            "ratio_p99": p99_at[1.0],
+            "ratio_p99_half_busy": (
+                None if half_busy is None else _pct(slowdowns(jobs, policy, half_busy), 99)
+            ),
+            "meets_target_up_to_load": (
+                round(max(within) * load_of_saturation, 3) if within else None
+            ),
+        }
+    return {
+        "jobs": len(jobs),
+        "load_of_saturation": load_of_saturation,
+        "model_utilization": round(busy, 3),
+        "policies": policies,
     }

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from bench.flops import ModelDims
 from bench.loadgen import RunResult
+from bench.schedulers import POLICIES
 from bench.workload import WorkItem
 
 BASELINE = "baseline"
@@ -270,6 +271,46 @@ def _vs_alone_lines(half_saturation: Mapping[str, Mapping[str, object]]) -> list
     ]
 
 
+def _floor_cell(found: object) -> str:
+    if not isinstance(found, Mapping):
+        return "-"
+    up_to = found["meets_target_up_to_load"]
+    return (
+        f"{_fmt(found['ratio_p99'], 2)} / {_fmt(found.get('ratio_p99_half_busy'), 2)}; "
+        f"<= 2 up to {'none' if up_to is None else _pct(up_to)}"
+    )
+
+
+def _floor_lines(half_saturation: Mapping[str, Mapping[str, object]]) -> list[str]:
+    """The same arrivals through an ideal server per scheduling policy (bench.schedulers)."""
+    rows = []
+    for side, h in half_saturation.items():
+        q = h.get("vs_alone")
+        floors = q.get("floors") if isinstance(q, Mapping) else None
+        if not isinstance(floors, Mapping) or not floors.get("policies"):
+            continue
+        cells = [_floor_cell(floors["policies"].get(policy)) for policy in POLICIES]
+        rows.append([side, _fmt(q["ratio_p99"], 2), *cells, _fmt(floors["model_utilization"], 2)])
+    if not rows:
+        return []
+    return [
+        "The same arrivals through an ideal server that runs each narrative at its alone speed "
+        "(bench.schedulers). Per scheduling policy: the p99 of latency / alone it would give "
+        "at this run's arrivals / with them stretched until the model's server is exactly "
+        "half busy; the highest load (share of saturation, simulated down to 5%) at which "
+        "it stays within 2. "
+        "fifo is Triton's queue; sjf the shortest waiting narrative next (size-based "
+        "priority, no preemption); ps equal shares; srpt the shortest remaining work first, "
+        "preempting (the floor for any policy).",
+        "",
+        *_table(
+            ["side", "measured p99", *POLICIES, "model utilization"],
+            rows,
+        ),
+        "",
+    ]
+
+
 def render_markdown(report: Mapping[str, object]) -> str:
     host, model, wl = report["host"], report["model"], report["workload"]
     ceiling = report["ceiling"]
@@ -454,6 +495,7 @@ def render_markdown(report: Mapping[str, object]) -> str:
         ),  # fmt: skip
         "",
         *_vs_alone_lines(report["half_saturation"]),
+        *_floor_lines(report["half_saturation"]),
         "## Agreement (main category, over the workload)",
         "",
         f"* int8 vs fp32: **{_pct(agree['int8_vs_fp32_main']['rate'])}** "
