@@ -119,6 +119,12 @@ def test_report_has_every_field(quick_report: Path) -> None:
         assert alone["requests_compared"] + alone["requests_without_alone"] == answered, side
         assert 0 < alone["ratio_p50"] <= alone["ratio_p99"], side
         assert alone["met"] == (alone["ratio_p99"] <= alone["target_p99"]), side
+        # The same answered requests through the ideal schedulers (bench.schedulers).
+        floors = alone["floors"]
+        assert floors["jobs"] == alone["requests_compared"], side
+        assert set(floors["policies"]) == {"fifo", "sjf", "ps", "srpt"}, side
+        for found in floors["policies"].values():
+            assert found["ratio_p99"] >= 1.0 and found["ratio_p99_half_busy"] >= 1.0, side
     assert all(t["value"] is not None for t in report["targets"])
     assert report["model"]["random_weights"] is True
 
@@ -127,6 +133,7 @@ def test_markdown_report_has_every_section(quick_report: Path) -> None:
     text = (quick_report / "report.md").read_text()
     for heading in ("## Results", "### Ratios", "## Padding", "## Agreement", "## Targets"):
         assert heading in text
+    assert "| side | measured p99 | fifo | sjf | ps | srpt |" in text
     assert "weights are random" in text
     assert "ISA:" in text
     assert "latency / alone p50" in text
