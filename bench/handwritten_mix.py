@@ -69,12 +69,18 @@ def chosen_repeat(results: list[dict]) -> int:
     return max(repeats, key=lambda repeat: (score(repeat), -repeat))
 
 
-def build(folder: Path, seed: int, repeat: int, steps: int) -> float:
+def build(folder: Path, seed: int, repeat: int, steps: int, ema_decay: float = 0.0) -> float:
     from training.demo_model import build_demo_checkpoint
 
     started = time.monotonic()
     build_demo_checkpoint(
-        folder, None, seed=seed, handwritten_repeat=repeat, max_steps=steps, progress=print
+        folder,
+        None,
+        seed=seed,
+        handwritten_repeat=repeat,
+        max_steps=steps,
+        ema_decay=ema_decay,
+        progress=print,
     )
     return time.monotonic() - started
 
@@ -87,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, nargs="+", default=[0, 3])
     parser.add_argument("--seeds", type=int, nargs="+", default=[13])
     parser.add_argument("--steps", type=int, default=460)
+    parser.add_argument(
+        "--ema-decay", type=float, default=0.0, help="> 0: keep a moving average of the weights"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
 
@@ -98,11 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             folder = args.build_dir / f"seed-{seed}-repeat-{repeat}"
             seconds = None
             if not (folder / "model.safetensors").is_file():
-                seconds = build(folder, seed, repeat, args.steps)
+                seconds = build(folder, seed, repeat, args.steps, args.ema_decay)
             result = {
                 "seed": seed,
                 "repeat": repeat,
                 "steps": args.steps,
+                "ema_decay": args.ema_decay,
                 "build_s": seconds,
                 "validation": read_as_served(folder, HANDWRITTEN_VALIDATION),
                 "evaluation": read_as_served(folder, HANDWRITTEN_EVAL),

@@ -85,6 +85,9 @@ class TrainConfig:
     bf16: bool = False
     # Batches of similar lengths pad less; batches are still drawn in random order.
     group_by_length: bool = True
+    # > 0: validate and ship an exponential moving average of the weights (this decay per
+    # optimizer step) instead of the last step's; 0: off.
+    ema_decay: float = 0.0
     # After training: per-head temperatures, the decision rule and the escalation threshold
     # reaching this recall of the most severe priority, fitted on the calibration data (a
     # named file given to `finetune`, else the validation split) into calibration.json.
@@ -103,6 +106,8 @@ class TrainConfig:
         if self.max_length < 3 or self.max_length > 512:
             raise ValueError("max_length must be in 3..512")
         check_target_recall(self.target_recall)
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("ema_decay must be in [0, 1)")
 
 
 @dataclass
@@ -395,6 +400,16 @@ def train(
     frozen = freeze_lower_layers(model, config.freeze_layers, config.freeze_embeddings)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(parameter_groups(model, config), lr=config.learning_rate)
+    # The weights that are validated and kept: the model itself, or its moving average.
+    ema = (
+        torch.optim.swa_utils.AveragedModel(
+            model,
+            multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay),
+            use_buffers=True,
+        )
+        if config.ema_decay > 0
+        else None
+    )
 
     rows = encoder.encode([e.narrative for e in train_examples], config.max_length)
     lengths = [len(r) for r in rows]
@@ -449,8 +464,9 @@ def train(
         """Evaluate; True when training should stop early."""
         nonlocal evals_without_gain, refit_at
         t0 = time.monotonic()
+        kept = model if ema is None else ema.module
         preds, logits = predict(
-            model,
+            kept,
             val_rows,
             encoder.pad_id,
             batch_size=config.eval_batch_size,
@@ -481,7 +497,7 @@ def train(
         improved = value > best["value"]
         if improved:
             best.update(value=value, step=step, epoch=epoch, metrics=metrics)
-            best["state"] = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            best["state"] = {k: v.detach().cpu().clone() for k, v in kept.state_dict().items()}
             evals_without_gain = 0
         else:
             evals_without_gain += 1
@@ -510,6 +526,8 @@ def train(
                 nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
             step += 1
             running.append(float(loss.item()))
             elapsed = time.monotonic() - started

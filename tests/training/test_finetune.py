@@ -159,6 +159,34 @@ def test_frozen_layers_do_not_change(tiny_base: Path, splits: dict) -> None:
     assert not all(torch.equal(layer1[k], after1[k]) for k in layer1)
 
 
+def _weights_after(tiny_base: Path, splits: dict, **overrides: object) -> dict:
+    model, labels, _, _, tokenizer_dir = load_base(tiny_base)
+    model, _ = train(
+        model,
+        labels,
+        splits["train"],
+        splits["validation"],
+        _fast(patience=10, **overrides),
+        TextEncoder(tokenizer_dir),
+        progress=_quiet,
+    )
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_the_moving_average_of_the_weights_is_what_is_kept(tiny_base: Path, splits: dict) -> None:
+    # The average starts at the weights after step 1; with a decay this close to 1 it stays
+    # there, while the last step's weights have moved on.
+    first = _weights_after(tiny_base, splits, max_steps=1)
+    last = _weights_after(tiny_base, splits, max_steps=4)
+    averaged = _weights_after(tiny_base, splits, max_steps=4, ema_decay=0.999999)
+    moved = [k for k in first if not torch.allclose(first[k], last[k], atol=1e-4)]
+    assert moved
+    for key in moved:
+        assert torch.allclose(averaged[key], first[key], atol=1e-4), key
+    with pytest.raises(ValueError, match="ema_decay"):
+        TrainConfig(ema_decay=1.0)
+
+
 def test_sub_predictions_follow_the_predicted_main(tiny_base: Path, splits: dict) -> None:
     model, labels, vocab, _, tokenizer_dir = load_base(tiny_base)
     encoder = TextEncoder(tokenizer_dir)
