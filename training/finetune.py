@@ -410,6 +410,7 @@ def train(
         if config.ema_decay > 0
         else None
     )
+    kept = model if ema is None else ema.module
 
     rows = encoder.encode([e.narrative for e in train_examples], config.max_length)
     lengths = [len(r) for r in rows]
@@ -464,7 +465,6 @@ def train(
         """Evaluate; True when training should stop early."""
         nonlocal evals_without_gain, refit_at
         t0 = time.monotonic()
-        kept = model if ema is None else ema.module
         preds, logits = predict(
             kept,
             val_rows,
