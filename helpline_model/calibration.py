@@ -27,6 +27,12 @@ The decision rules (the gateway's, client/core/aggregation.py), for a threshold 
   the false alarms of a vote that over-calls the most severe level.
 
 A file without a rule (written before rules existed) means `vote_or_threshold`.
+
+* `main_from_sub`: the weight w of the sub-category head in the main-category decision
+  (client/core/aggregation.py, rule 2: main proportional to p_main^(1-w) * q^w, q the sub
+  distribution's mass per main). 0 (the default, and every file without the field) is the
+  main head alone. It is a recipe setting chosen on selection data (the demo build's:
+  bench.main_from_sub), not fitted per file.
 """
 
 from __future__ import annotations
@@ -107,6 +113,14 @@ def wilson_interval(share: float, n: int, z: float = 1.96) -> tuple[float, float
     spread = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
     denominator = 1 + z * z / n
     return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+
+
+def check_main_from_sub(weight: object) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        raise CalibrationError(f"main_from_sub must be a number, got {weight!r}")
+    if not 0.0 <= weight <= 1.0:
+        raise CalibrationError(f"main_from_sub must be within [0, 1], got {weight}")
+    return float(weight)
 
 
 def check_rule(rule: str) -> str:
@@ -220,8 +234,11 @@ class Calibration:
     # What temperatures and point were fitted on: {"file", "sha256", "n", "n_most_severe"}
     # for a named file, {"split": "validation", ...} for the validation split.
     fitted_on: dict | None = None
+    # Weight of the sub-category head in the main decision (module docstring).
+    main_from_sub: float = 0.0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "main_from_sub", check_main_from_sub(self.main_from_sub))
         unknown = set(self.temperatures) - set(HEADS)
         if unknown:
             raise CalibrationError(f"temperatures for unknown heads {sorted(unknown)}")
@@ -259,6 +276,7 @@ class Calibration:
             "fitted_on": self.fitted_on,
             "curve": _curve_json(self.curve),
             "curves": {rule: _curve_json(curve) for rule, curve in self.curves.items()},
+            "main_from_sub": self.main_from_sub,
         }
 
     @classmethod
@@ -284,6 +302,7 @@ class Calibration:
             None if level is None else str(level),
             curves,
             fitted_on,
+            data.get("main_from_sub", 0.0),
         )
 
     def save(self, folder: Path) -> Path:

@@ -36,6 +36,7 @@ from helpline_model.calibration import (
     CalibrationError,
     choose_point,
     choose_rule,
+    load_calibration,
     operating_curve,
 )
 from helpline_model.layout import HEAD_FIELDS, HEADS, Labels
@@ -188,10 +189,12 @@ def fit_calibration(
     target_recall: float = DEFAULT_TARGET_RECALL,
     sub_to_main: Mapping[str, str] | None = None,
     fitted_on: Mapping | None = None,
+    main_from_sub: float = 0.0,
 ) -> tuple[Calibration, dict]:
     """(calibration, report) from the FITTING rows' chunk logits and labels (the validation
     split unless `fitted_on` names a file, see `FittingSet`). Without a severity order, or
-    without a most-severe case, only the temperatures are fitted."""
+    without a most-severe case, only the temperatures are fitted. `main_from_sub` is stored
+    as given (a recipe setting, helpline_model.calibration)."""
     if len(cases) != len(rows) or not rows:
         raise CalibrationError("calibration needs the chunk logits of every fitting row")
     source = dict(fitted_on or {"split": SPLIT})
@@ -205,7 +208,7 @@ def fit_calibration(
     for head in HEADS:
         logits, targets = stacked_chunks(cases, _targets(rows, labels, head), head)
         temperatures[head] = fit_temperature(logits, targets)
-    calibration = Calibration(temperatures, fitted_on=source)
+    calibration = Calibration(temperatures, fitted_on=source, main_from_sub=main_from_sub)
     report: dict = {
         "split": split,
         "fitted_on": source,
@@ -233,7 +236,7 @@ def fit_calibration(
     }
     point = choose_rule(curves, target_recall, n_pos, n_neg, split=split)
     calibration = Calibration(
-        temperatures, point, curves[point.rule], severity.most_severe, curves, source
+        temperatures, point, curves[point.rule], severity.most_severe, curves, source, main_from_sub
     )
     report["escalation"] = point.describe()
     report["rules"] = {
@@ -325,11 +328,13 @@ def refit_checkpoint(
     *,
     target_recall: float = DEFAULT_TARGET_RECALL,
     batch_size: int = 32,
+    main_from_sub: float | None = None,
 ) -> tuple[Calibration, dict]:
     """Refit an existing checkpoint's calibration.json on the labelled file `data` (refused when
     it is the evaluation set), without training: the served chunking, the checkpoint's severity
     order and sub -> main map. Also replaces the calibration report in training_info.json, which
-    the export copies into the version's metadata."""
+    the export copies into the version's metadata. `main_from_sub` None keeps the
+    checkpoint's current weight (0 without a calibration.json)."""
     import json
 
     from client.core.tokenization import NarrativeTokenizer
@@ -351,6 +356,9 @@ def refit_checkpoint(
     )
     # The severity order only: the threshold and rule are what is being chosen.
     sub_to_main, severity, _ = served_settings(checkpoint.folder, False)
+    if main_from_sub is None:
+        current = load_calibration(checkpoint.folder)
+        main_from_sub = current.main_from_sub if current else 0.0
     calibration, report = fit_calibration(
         cases,
         example_rows(fitting.examples),
@@ -359,6 +367,7 @@ def refit_checkpoint(
         target_recall=target_recall,
         sub_to_main=sub_to_main,
         fitted_on=fitting.fitted_on,
+        main_from_sub=main_from_sub,
     )
     calibration.save(checkpoint.folder)
     info_path = checkpoint.folder / TRAINING_INFO_FILE
@@ -383,7 +392,9 @@ def set_summary(
     most_severe: str | None,
 ) -> dict:
     """A labelled set at the shipped operating point: main / sub accuracy, most-severe recall
-    and false-alarm rate (reported priority, i.e. after escalation), ECE per head (chunks)."""
+    and false-alarm rate (reported priority, i.e. after escalation), ECE per head (chunks) and
+    of the reported main probability per case (`ece_served_main`: what bands and review
+    flags read, after the vote and the sub head's weight)."""
 
     def accuracy(head: str) -> float:
         key = HEAD_FIELDS[head]
@@ -397,6 +408,10 @@ def set_summary(
         "sub_accuracy": accuracy("sub"),
         "priority_accuracy": accuracy("priority"),
         "ece": {head: m["ece"] for head, m in metrics.items()},
+        "ece_served_main": expected_calibration_error(
+            np.array([r.heads["main"].distribution for r in results]),
+            _targets(rows, labels, "main"),
+        ),
     }
     if most_severe is not None:
         truth = np.array([str(row[HEAD_FIELDS["priority"]]) == most_severe for row in rows])

@@ -112,6 +112,15 @@ def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
         "the calibration data (default %(default)s)",
     )
     calibration.add_argument(
+        "--main-from-sub",
+        type=float,
+        default=d.main_from_sub,
+        metavar="W",
+        help="weight of the sub-category head in the served main-category decision, 0-1 "
+        "(default %(default)s: the main head alone; the demo model's is chosen in "
+        "docs/measurements.md)",
+    )
+    calibration.add_argument(
         "--no-calibrate",
         dest="calibrate",
         action="store_false",
@@ -243,13 +252,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from training.calibration import refit_checkpoint
 
     calibration, report = refit_checkpoint(
-        args.checkpoint, args.calibration_data, target_recall=args.target_recall
+        args.checkpoint,
+        args.calibration_data,
+        target_recall=args.target_recall,
+        main_from_sub=args.main_from_sub,
     )
     print(
         json.dumps(
             {
                 "fitted_on": calibration.fitted_on,
                 "temperatures": calibration.temperatures,
+                "main_from_sub": calibration.main_from_sub,
                 "escalation": report["escalation"] or report.get("escalation_skipped"),
                 "rules": report.get("rules"),
             },
@@ -296,6 +309,14 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--checkpoint", type=Path, required=True)
     calibrate.add_argument("--calibration-data", type=Path, required=True, metavar="FILE")
     calibrate.add_argument("--target-recall", type=float, default=DEFAULT_TARGET_RECALL)
+    calibrate.add_argument(
+        "--main-from-sub",
+        type=float,
+        default=None,
+        metavar="W",
+        help="weight of the sub-category head in the main decision (default: keep the "
+        "checkpoint's current one)",
+    )
     calibrate.set_defaults(func=cmd_calibrate)
 
     demo = sub.add_parser("build-demo", help="build the demo checkpoint")

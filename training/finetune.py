@@ -31,7 +31,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from helpline_model.calibration import DEFAULT_TARGET_RECALL, Calibration, check_target_recall
+from helpline_model.calibration import (
+    DEFAULT_TARGET_RECALL,
+    Calibration,
+    check_main_from_sub,
+    check_target_recall,
+)
 from helpline_model.checkpoint import MultiTaskDistilBert, load_checkpoint, save_checkpoint
 from helpline_model.layout import (
     HEADS,
@@ -93,6 +98,9 @@ class TrainConfig:
     # named file given to `finetune`, else the validation split) into calibration.json.
     calibrate: bool = True
     target_recall: float = DEFAULT_TARGET_RECALL
+    # Weight of the sub-category head in the served main decision, stored in calibration.json
+    # (helpline_model.calibration, `main_from_sub`); 0: the main head alone.
+    main_from_sub: float = 0.0
 
     def __post_init__(self) -> None:
         if self.selection_metric not in METRICS:
@@ -106,6 +114,7 @@ class TrainConfig:
         if self.max_length < 3 or self.max_length > 512:
             raise ValueError("max_length must be in 3..512")
         check_target_recall(self.target_recall)
+        check_main_from_sub(self.main_from_sub)
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError("ema_decay must be in [0, 1)")
 
@@ -710,6 +719,7 @@ def calibrate_on(
         target_recall=config.target_recall,
         sub_to_main=sub_to_main,
         fitted_on=fitted_on,
+        main_from_sub=config.main_from_sub,
     )
     progress(
         f"calibration ({report['split']}, {report['n']} rows): temperatures "

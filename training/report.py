@@ -186,6 +186,7 @@ def calibration_lines(calibration: dict) -> list[str]:
                 _rate(summary.get("false_alarm_rate")),
                 _threshold(summary.get("escalation_threshold")),
                 f"{summary['ece']['main']:.3f}",
+                _rate(summary.get("ece_served_main")),
                 f"{summary['ece']['priority']:.3f}",
             ]
         )
@@ -198,6 +199,7 @@ def calibration_lines(calibration: dict) -> list[str]:
             "false alarms",
             "threshold",
             "ECE main",
+            "ECE main (served, per case)",
             "ECE priority",
         ],
         rows,

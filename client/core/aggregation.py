@@ -7,17 +7,24 @@ Rules, for a narrative of chunks c = 1..n with per-head softmax distributions p_
    the chosen label is its argmax and the reported confidence is its probability
    there (not a mean of per-chunk top probabilities, which overstates agreement).
    One chunk gives exactly its own distribution.
-2. Sub-category consistent with main. With a sub -> main map, the sub distribution is
+2. Main from both heads. With a sub -> main map and a version whose calibration.json sets
+   `main_from_sub` = w > 0, the case's main distribution is proportional to
+   p_main(m)^(1 - w) * q(m)^w, where q(m) is the voted sub distribution's mass on the subs
+   mapped to m (a main with no sub mapped to it keeps q(m) = p_main(m)): the sub head's 60
+   finer labels are a second reading of the main category. Label, confidence and top-k
+   of main come from it. w = 0 (the default, and every file without the field) is the main
+   head alone.
+3. Sub-category consistent with main. With a sub -> main map, the sub distribution is
    restricted to the subs mapped to the chosen main and renormalized; the sub label,
    its confidence (so P(sub | main)), top-k and `sub_category_2` come from it, and
    `sub_mass_under_main` keeps the unrestricted mass of those subs. When no sub maps
    to the chosen main, the unrestricted distribution is used and `sub_fallback` is
    set. Without a map the distribution is unrestricted.
-3. Top-k per head: the k most probable labels with probabilities (default k = 3).
-4. Bands: high when confidence > 0.85, medium when >= 0.60, low below (configurable).
+4. Top-k per head: the k most probable labels with probabilities (default k = 3).
+5. Bands: high when confidence > 0.85, medium when >= 0.60, low below (configurable).
    `needs_review` is set when any head of `review_heads` (default all four) falls in
    one of `review_bands` (default only "low"); `review_triggers` names those heads.
-5. Priority escalation. Severity comes from the model's `priority_severity.json`
+6. Priority escalation. Severity comes from the model's `priority_severity.json`
    (`least_to_most_severe`, optional `escalation_threshold`, default 0.5), never from
    label names; a version's `calibration.json` replaces the threshold with the operating
    point chosen on validation for a target recall. A chunk whose probability of the most
@@ -35,12 +42,13 @@ Rules, for a narrative of chunks c = 1..n with per-head softmax distributions p_
    says most severe and no chunk reaches it, the case is demoted to the most probable other
    level of the vote (`Escalation.demoted`; the reason says so), and that level's case
    probability is the reported confidence.
-6. Per-chunk predictions: each chunk's own argmax label and probability per head
+7. Per-chunk predictions: each chunk's own argmax label and probability per head
    (sub unrestricted), for the optional `chunk_predictions` field.
 
 With a calibration (`helpline_model.calibration`), `aggregate_logits` divides each head's
 chunk logits by the head's temperature before the softmax, so every rule above (vote, bands,
-review, escalation) works on calibrated probabilities.
+review, escalation) works on calibrated probabilities, and the calibration's `main_from_sub`
+sets rule 2's weight.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from helpline_model.calibration import (
     VOTE_OR_THRESHOLD,
     Calibration,
     CalibrationError,
+    check_main_from_sub,
     check_rule,
     scaled,
 )
@@ -280,6 +289,34 @@ def _ranking(
     return tuple(LabelScore(names[i], float(distribution[i])) for i in order[:k])
 
 
+def main_with_sub_mass(
+    main_distribution: np.ndarray,
+    sub_distribution: np.ndarray,
+    labels: Labels,
+    sub_to_main: Mapping[str, str],
+    weight: float,
+) -> np.ndarray:
+    """Rule 2: the main distribution proportional to p_main^(1 - weight) * q^weight, q being
+    the sub distribution's mass per main (p_main itself for a main no sub maps to)."""
+    if weight == 0.0:
+        return main_distribution
+    index = {name: i for i, name in enumerate(labels.main)}
+    mass = np.zeros(len(labels.main))
+    has_sub = np.zeros(len(labels.main), dtype=bool)
+    for sub, p in zip(labels.sub, sub_distribution, strict=True):
+        main = sub_to_main.get(sub)
+        if main in index:
+            mass[index[main]] += p
+            has_sub[index[main]] = True
+    mass = np.where(has_sub, mass, main_distribution)
+    # Logs, so that two small probabilities do not underflow to a 0/0 before normalizing.
+    tiny = np.finfo(np.float64).tiny
+    score = (1.0 - weight) * np.log(np.maximum(main_distribution, tiny)) + weight * np.log(
+        np.maximum(mass, tiny)
+    )
+    return softmax(score)
+
+
 def _restrict_sub(
     sub_distribution: np.ndarray,
     sub_labels: Sequence[str],
@@ -388,12 +425,19 @@ def aggregate(
     sub_to_main: Mapping[str, str] | None = None,
     severity: Severity | None = None,
     config: AggregationConfig | None = None,
+    main_from_sub: float = 0.0,
 ) -> CaseResult:
-    """Case result from per-chunk probabilities `{head: (n_chunks, n_labels)}`."""
+    """Case result from per-chunk probabilities `{head: (n_chunks, n_labels)}`;
+    `main_from_sub`: rule 2's weight (used only with a sub -> main map)."""
     config = config or AggregationConfig()
+    check_main_from_sub(main_from_sub)
     _check_inputs(probabilities, token_counts, labels)
     counts = np.asarray(token_counts, dtype=np.float64)
     voted = {head: weighted_vote(probabilities[head], counts) for head in HEADS}
+    if sub_to_main is not None:
+        voted["main"] = main_with_sub_mass(
+            voted["main"], voted["sub"], labels, sub_to_main, main_from_sub
+        )
 
     chosen: dict[str, int] = {head: int(np.argmax(voted[head])) for head in HEADS}
     distributions = dict(voted)
@@ -461,7 +505,8 @@ def aggregate_logits(
     calibration: Calibration | None = None,
 ) -> CaseResult:
     """`aggregate` on raw model outputs `{head: (n_chunks, n_labels) logits}`, each head's
-    logits divided by its temperature first when a calibration is given."""
+    logits divided by its temperature first, and main decided with the calibration's
+    `main_from_sub` weight (rule 2), when a calibration is given."""
     probabilities = {head: softmax(values) for head, values in scaled(logits, calibration).items()}
     return aggregate(
         probabilities,
@@ -470,4 +515,5 @@ def aggregate_logits(
         sub_to_main=sub_to_main,
         severity=severity,
         config=config,
+        main_from_sub=calibration.main_from_sub if calibration else 0.0,
     )

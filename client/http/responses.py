@@ -169,6 +169,7 @@ def calibration_info(service: ClassifierService) -> schemas.CalibrationInfo | No
         ),
         threshold_source=source,  # type: ignore[arg-type]
         fitted_on=calibration.fitted_on if calibration else None,
+        main_from_sub=calibration.main_from_sub if calibration else 0.0,
     )
 
 

@@ -248,6 +248,12 @@ class CalibrationInfo(BaseModel):
     threshold_source: Literal[
         "TRIAGE_ESCALATION_THRESHOLD", "calibration.json", "priority_severity.json", "none"
     ]
+    main_from_sub: float = Field(
+        0.0,
+        description="Weight w of the sub-category head in the main-category decision: main is "
+        "proportional to p_main^(1-w) times the sub head's mass on that main's subs^w "
+        "(0: the main head alone).",
+    )
 
 
 class InfoResponse(BaseModel):

@@ -199,6 +199,21 @@ def test_calibration_file_round_trip_and_re_choice(tmp_path: Path) -> None:
         load_calibration(tmp_path)
 
 
+def test_the_main_from_sub_weight_round_trips_and_defaults_to_the_main_head_alone(
+    tmp_path: Path,
+) -> None:
+    Calibration({"main": 1.3}, main_from_sub=0.8).save(tmp_path)
+    assert load_calibration(tmp_path).main_from_sub == 0.8
+    data = json.loads((tmp_path / CALIBRATION_FILE).read_text())
+    del data["main_from_sub"]  # a file written before the weight existed
+    (tmp_path / CALIBRATION_FILE).write_text(json.dumps(data))
+    assert load_calibration(tmp_path).main_from_sub == 0.0
+    for bad in (1.2, -0.5, "0.8", None):
+        (tmp_path / CALIBRATION_FILE).write_text(json.dumps({**data, "main_from_sub": bad}))
+        with pytest.raises(CalibrationError, match="main_from_sub"):
+            load_calibration(tmp_path)
+
+
 # --------------------------------------------------------------------------- decision rule
 
 
@@ -295,6 +310,17 @@ def test_the_rule_is_chosen_on_the_fitting_rows() -> None:
     assert point.split == "fit.jsonl" and set(calibration.curves) == set(RULES)
     assert calibration.fitted_on == {"file": "fit.jsonl", "n": 28, "n_most_severe": 12}
     assert set(report["rules"]) == set(RULES)
+    assert calibration.main_from_sub == 0.0
+    weighted, _ = fit_calibration(
+        cases,
+        rows,
+        SMALL,
+        SMALL_SEVERITY,
+        target_recall=0.95,
+        fitted_on=fitted_on,
+        main_from_sub=0.8,
+    )
+    assert weighted.main_from_sub == 0.8 and weighted.escalation == point  # stored as given
     # Other fitting rows, without over-called cases: both rules tie, today's rule is kept.
     cases, rows = _fitting_set(over_called=0)
     calm_fit, _ = fit_calibration(cases, rows, SMALL, SMALL_SEVERITY, target_recall=0.95)
@@ -443,7 +469,9 @@ def test_the_demo_build_fits_on_the_hand_written_validation_set_when_present(
 
 
 def _fitted_on_file(tiny_base: Path, out: Path, splits: dict, fitting: Path) -> dict:
-    config = TrainConfig(epochs=1, batch_size=16, max_length=64, learning_rate=1e-3, seed=0)
+    config = TrainConfig(
+        epochs=1, batch_size=16, max_length=64, learning_rate=1e-3, seed=0, main_from_sub=0.3
+    )
     finetune(splits, config, out, base=tiny_base, calibration_data=fitting, progress=lambda _: 0)
     return json.loads((out / CALIBRATION_FILE).read_text())
 
@@ -465,6 +493,7 @@ def test_calibration_is_fitted_on_the_named_file_only(tiny_base: Path, tmp_path:
     assert escalation["n_positive"] == n_high and escalation["n_negative"] == 40 - n_high
     assert set(first["curves"]) == set(RULES)
     assert first["curve"] == first["curves"][escalation["rule"]]
+    assert first["main_from_sub"] == 0.3  # the training config's, stored with the version
     # Other validation and test rows (held out from fitting): the same calibration, to the bit.
     held_out = _splits(test_seed=1, validation_seed=1)
     assert _fitted_on_file(tiny_base, tmp_path / "b", held_out, a) == first
@@ -541,6 +570,7 @@ def test_hand_written_summary_of_a_build(trained: Path) -> None:
     for key in ("main_accuracy", "sub_accuracy", "most_severe_recall", "false_alarm_rate"):
         assert 0.0 <= shipped[key] <= 1.0
     assert set(shipped["ece"]) == {"main", "sub", "intervention", "priority"}
+    assert 0.0 < shipped["ece_served_main"] <= 1.0
     assert summary["uncalibrated"]["escalation_threshold"] == 0.5
     assert "most-severe recall" in handwritten_line(summary)
 
@@ -566,6 +596,12 @@ def test_calibrate_refits_a_checkpoint_without_training(trained: Path, tmp_path:
         "fit.jsonl"
     )
     assert (folder / "model.safetensors").read_bytes() == weights
+    # The sub head's weight in the main decision: kept unless given.
+    assert after["main_from_sub"] == json.loads(before).get("main_from_sub", 0.0)
+    assert cli_main([*calibrate, str(data), "--main-from-sub", "0.8"]) == 0
+    assert json.loads((folder / CALIBRATION_FILE).read_text())["main_from_sub"] == 0.8
+    assert cli_main([*calibrate, str(data)]) == 0
+    assert json.loads((folder / CALIBRATION_FILE).read_text())["main_from_sub"] == 0.8
 
 
 def test_the_hand_written_validation_set_is_not_the_evaluation_set() -> None:

@@ -97,3 +97,10 @@ def test_a_negative_repeat_is_refused(capsys: pytest.CaptureFixture) -> None:
         cli.main(["build-demo", "--out", "unused", "--handwritten-repeat", "-1"])
     assert exit_info.value.code == 2
     assert "must be 0 or more, got -1" in capsys.readouterr().err
+
+
+def test_the_demo_recipe_weighs_the_sub_head_in_the_main_decision() -> None:
+    config = demo_model.demo_config(60.0)
+    assert config.main_from_sub == demo_model.DEMO_MAIN_FROM_SUB > 0
+    with pytest.raises(ValueError, match="main_from_sub"):
+        demo_model.demo_config(60.0, main_from_sub=2.0)

@@ -175,6 +175,71 @@ def test_fallback_when_no_sub_maps_to_the_main() -> None:
     assert result.sub_category_2 is not None and result.sub_category_2.label == "a2"
 
 
+def test_the_sub_head_weighs_in_the_main_decision() -> None:
+    # Main head: A at 0.6; sub head: 0.9 of its mass on B's subs.
+    p = probs(main=[[0.6, 0.4]], sub=[[0.05, 0.05, 0.5, 0.4]])
+    assert run(p, [10], sub_to_main=SUB_TO_MAIN).label("main") == "A"  # weight 0: main alone
+
+    result = run(p, [10], sub_to_main=SUB_TO_MAIN, main_from_sub=0.8)
+    # p_main^0.2 * q^0.8 with q = (0.1, 0.9), normalized.
+    score = np.array([0.6**0.2 * 0.1**0.8, 0.4**0.2 * 0.9**0.8])
+    assert result.label("main") == "B"
+    assert result.confidence("main") == pytest.approx(score[1] / score.sum())
+    np.testing.assert_allclose(result.heads["main"].distribution, score / score.sum())
+    # The sub is then restricted to B's subs, and chunk predictions stay the head's own.
+    assert result.label("sub") == "b1"
+    assert result.sub_mass_under_main == pytest.approx(0.9)
+    assert result.chunk_predictions[0].labels["main"] == "A"
+
+    # Weight 1: the sub head's mass alone.
+    only_sub = run(p, [10], sub_to_main=SUB_TO_MAIN, main_from_sub=1.0)
+    np.testing.assert_allclose(only_sub.heads["main"].distribution, [0.1, 0.9])
+    # Without a sub -> main map there is nothing to weigh in.
+    assert run(p, [10], main_from_sub=0.8).label("main") == "A"
+
+
+def test_a_main_no_sub_maps_to_keeps_its_own_probability() -> None:
+    p = probs(main=[[0.5, 0.5]], sub=[[0.1, 0.1, 0.4, 0.4]])
+    result = run(p, [10], sub_to_main={"a1": "A", "a2": "A"}, main_from_sub=0.8)
+    # q = (0.2, p_main(B) = 0.5): B is not ruled out for having no sub mapped to it.
+    score = np.array([0.5**0.2 * 0.2**0.8, 0.5])
+    np.testing.assert_allclose(result.heads["main"].distribution, score / score.sum())
+    assert result.label("main") == "B"
+
+
+def test_a_zero_probability_does_not_break_the_main_decision() -> None:
+    p = probs(main=[[1.0, 0.0]], sub=[[0.0, 0.0, 1.0, 0.0]])
+    result = run(p, [10], sub_to_main=SUB_TO_MAIN, main_from_sub=0.5)
+    assert np.all(np.isfinite(result.heads["main"].distribution))
+    assert result.heads["main"].distribution.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, float("nan"), True, "0.5"])
+def test_an_invalid_main_from_sub_is_refused(weight: object) -> None:
+    with pytest.raises(ValueError, match="main_from_sub"):
+        run(probs(main=[[0.6, 0.4]]), [10], sub_to_main=SUB_TO_MAIN, main_from_sub=weight)
+
+
+def test_the_calibration_carries_the_main_from_sub_weight() -> None:
+    from helpline_model.calibration import Calibration
+
+    logits = {
+        "main": np.log([[0.6, 0.4]]),
+        "sub": np.log([[0.05, 0.05, 0.5, 0.4]]),
+        "intervention": np.zeros((1, 2)),
+        "priority": np.zeros((1, 3)),
+    }
+    plain = aggregate_logits(logits, [10], LABELS, sub_to_main=SUB_TO_MAIN)
+    weighted = aggregate_logits(
+        logits,
+        [10],
+        LABELS,
+        sub_to_main=SUB_TO_MAIN,
+        calibration=Calibration({}, main_from_sub=0.8),
+    )
+    assert (plain.label("main"), weighted.label("main")) == ("A", "B")
+
+
 def test_sub_to_main_files(tmp_path: Path) -> None:
     assert load_sub_to_main(tmp_path) is None
     (tmp_path / "sub_to_main.json").write_text(json.dumps(SUB_TO_MAIN))

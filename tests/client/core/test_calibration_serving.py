@@ -70,10 +70,13 @@ THRESHOLD_RULE_POINT = OperatingPoint(0.95, 0.95, 0.96, 0.1, 40, 100, "fit.jsonl
 def threshold_rule(
     checkpoints: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """The plain weights with temperature 1 and a `threshold`-rule operating point."""
+    """The plain weights with temperature 1, a `threshold`-rule operating point, and main
+    decided from the sub head's mass alone (main_from_sub 1)."""
     folder = shutil.copytree(checkpoints[0], tmp_path_factory.mktemp("rule") / "ckpt")
     fitted_on = {"file": "fit.jsonl", "sha256": "0" * 64, "n": 140, "n_most_severe": 40}
-    Calibration({}, THRESHOLD_RULE_POINT, level="3", fitted_on=fitted_on).save(folder)
+    Calibration({}, THRESHOLD_RULE_POINT, level="3", fitted_on=fitted_on, main_from_sub=1.0).save(
+        folder
+    )
     return folder
 
 
@@ -285,6 +288,27 @@ def test_the_threshold_rule_demotes_a_voted_case_below_the_threshold(
     assert calibration["operating_point"]["split"] == "fit.jsonl"
     assert calibration["fitted_on"]["file"] == "fit.jsonl"
     assert "temperatures fitted on fit.jsonl (140 rows)" in calibration["state"]
+
+
+def test_the_version_sets_the_sub_heads_weight_in_the_main_decision(
+    served: dict[str, GatewayProcess], threshold_rule: Path
+) -> None:
+    from training.served import checkpoint_results
+
+    plain, body = classify(served["plain"]), classify(served["threshold_rule"])
+    assert info(served["threshold_rule"])["calibration"]["main_from_sub"] == 1.0
+    assert info(served["calibrated"])["calibration"]["main_from_sub"] == 0.0
+    # Same graph: only the main decision moved, to the in-process gateway aggregation's.
+    main, plain_main = body["predictions"]["main"], plain["predictions"]["main"]
+    assert abs(main["confidence"] - plain_main["confidence"]) > 1e-3
+    expected = checkpoint_results(threshold_rule, [NARRATIVE])[0].heads["main"]
+    assert main["label"] == expected.label
+    assert main["confidence"] == pytest.approx(expected.confidence, abs=1e-4)
+    # The chunk's own main prediction is the main head's, as before.
+    assert (
+        body["chunk_predictions"][0]["labels"]["main"]
+        == (plain["chunk_predictions"][0]["labels"]["main"])
+    )
 
 
 def test_probabilities_follow_the_temperature_formula() -> None:
