@@ -21,6 +21,7 @@ from training.finetune import (
     TrainConfig,
     batch_order,
     class_weights,
+    early_refit_steps,
     evaluate,
     finetune,
     fit_steps_to_budget,
@@ -215,6 +216,13 @@ def test_class_weights_are_inverse_frequency() -> None:
     assert TrainConfig(class_weighted_heads=("all",)).class_weighted_heads == HEADS
     with pytest.raises(ValueError, match="unknown heads"):
         TrainConfig(class_weighted_heads=("urgency",))
+
+
+def test_a_capped_schedule_is_not_cut_on_the_first_steps_timing() -> None:
+    # The demo build (capped at its recipe's steps) must not change its warmup because a cold
+    # start made the first steps slow; an uncapped budget build fits its warmup early.
+    assert early_refit_steps(TrainConfig(time_budget_s=420, max_steps=460)) == (30,)
+    assert early_refit_steps(TrainConfig(time_budget_s=420)) == (6, 30)
 
 
 def test_schedule_fits_the_time_budget() -> None:
