@@ -79,9 +79,9 @@ DEMO_SETTINGS = {
     "log_every_steps": 25,
     # At most this many steps, as well as the time budget: every recipe choice (K, the sub
     # head's weight, no weight average) was made on 460-step builds, and without a cap a fast
-    # machine fits ~780 steps in the budget and builds a model nobody selected (with its
-    # urgent recall on the evaluation set down to 0.94; docs/measurements.md). With the cap,
-    # every machine that fits 460 steps in the budget builds the same checkpoint.
+    # machine fits ~780 steps in the budget and builds a model nobody selected or measured
+    # (docs/measurements.md). With the cap, every machine that fits 460 steps in the budget
+    # builds the same checkpoint.
     "max_steps": 460,
 }
 
