@@ -69,6 +69,17 @@ def chosen_repeat(results: list[dict]) -> int:
     return max(repeats, key=lambda repeat: (score(repeat), -repeat))
 
 
+def built(
+    build_dir: Path, seed: int, repeat: int, steps: int, ema_decay: float = 0.0
+) -> tuple[Path, float | None]:
+    """(the build's folder under `build_dir`, seconds spent building it; None when a finished
+    build was already there and is reused)."""
+    folder = build_dir / f"seed-{seed}-repeat-{repeat}"
+    if (folder / "model.safetensors").is_file():
+        return folder, None
+    return folder, build(folder, seed, repeat, steps, ema_decay)
+
+
 def build(folder: Path, seed: int, repeat: int, steps: int, ema_decay: float = 0.0) -> float:
     from training.demo_model import build_demo_checkpoint
 
@@ -104,10 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for seed in args.seeds:
         for repeat in args.repeats:
-            folder = args.build_dir / f"seed-{seed}-repeat-{repeat}"
-            seconds = None
-            if not (folder / "model.safetensors").is_file():
-                seconds = build(folder, seed, repeat, args.steps, args.ema_decay)
+            folder, seconds = built(args.build_dir, seed, repeat, args.steps, args.ema_decay)
             result = {
                 "seed": seed,
                 "repeat": repeat,
