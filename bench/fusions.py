@@ -7,6 +7,13 @@ quantizer) and times one batch of each, the two variants alternating so that bot
 same machine load; it reports the median per-run time, the speed-up without the fusion and
 the largest logit difference between the variants.
 
+ONNX Runtime's session optimizer (ORT_ENABLE_ALL, as the runner loads graphs) fuses the pair
+again at load wherever a residual Add feeds a LayerNormalization directly. So the report
+also times, per served graph (fp32-opt and int8 as exported) and for plain per-channel int8
+(the recipe the outlier split is measured against), a default session against one with
+`disabled_optimizers=["SkipLayerNormFusion"]`, with the count of fused nodes in each
+session's optimized graph (`session_fusion`).
+
     python -m bench.fusions --checkpoint artifacts/demo-checkpoint --batch 1 --threads 1
 
 No narrative text is used: the inputs are random token ids.
@@ -44,6 +51,42 @@ def time_pair(fused, unfused, feed: dict[str, np.ndarray], rounds: int) -> tuple
             graph.run(None, feed)
             spent.append(time.perf_counter() - started)
     return statistics.median(seconds[0]), statistics.median(seconds[1])
+
+
+def session_graph(path: Path, threads: int, disabled: Sequence[str], work: Path):
+    """(a CPU session as the runner makes it, with `disabled` session-level fusions left out;
+    the number of SkipLayerNormalization nodes in the graph the session runs)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    optimized = work / f"{path.stem}.{'-'.join(disabled) or 'default'}.session.onnx"
+    options.optimized_model_filepath = str(optimized)
+    graph = ort.InferenceSession(
+        str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled)
+    )
+    return graph, count_ops(optimized, "SkipLayerNormalization")
+
+
+def session_fusion(
+    paths: dict[str, Path], feed: dict[str, np.ndarray], threads: int, rounds: int, work: Path
+) -> dict[str, dict[str, object]]:
+    """Per graph: default session against SkipLayerNormFusion disabled at load."""
+    out: dict[str, dict[str, object]] = {}
+    for name, path in paths.items():
+        default, fused_at_load = session_graph(path, threads, (), work)
+        disabled, left = session_graph(path, threads, ("SkipLayerNormFusion",), work)
+        with_fusion, without = time_pair(default, disabled, feed, rounds)
+        out[name] = {
+            "skip_layer_norm_ops_at_load": fused_at_load,
+            "skip_layer_norm_ops_disabled": left,
+            "ms_default_session": round(1000 * with_fusion, 2),
+            "ms_fusion_disabled": round(1000 * without, 2),
+            "speedup_fusion_disabled": round(with_fusion / without, 3),
+        }
+        print(f"{name:16s} session {json.dumps(out[name])}", flush=True)
+    return out
 
 
 def compare(
@@ -88,12 +131,20 @@ def compare(
                 "max_abs_logit_diff": round(diff, 6),
             }
             print(f"{precision:8s} {json.dumps(results[precision])}", flush=True)
+        served = {name: unfused for name, (_, unfused) in graphs.items()}
+        plain = _quantize_int8(
+            graphs["fp32-opt"][1], work_dir / "int8_per_channel.onnx", calibration, 0
+        )
+        at_load = session_fusion(
+            {**served, "int8 per-channel": plain}, feed, threads, rounds, work_dir
+        )
     return {
         "checkpoint": str(checkpoint),
         "batch": [batch, length],
         "threads": threads,
         "rounds": rounds,
         "graphs": results,
+        "session_fusion": at_load,
     }
 
 
