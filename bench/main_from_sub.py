@@ -41,7 +41,7 @@ def read_weights(folder: Path, data: Path, weights: Sequence[float] = WEIGHTS) -
     from helpline_model.calibration import Calibration
     from helpline_model.checkpoint import load_checkpoint
     from helpline_model.layout import trained_max_length
-    from training.calibration import expected_calibration_error
+    from training.calibration import set_summary
     from training.rows import load_rows
     from training.served import chunk_logits, served_settings
 
@@ -59,7 +59,6 @@ def read_weights(folder: Path, data: Path, weights: Sequence[float] = WEIGHTS) -
     )
     sub_to_main, severity, calibration = served_settings(checkpoint.folder, True)
     calibration = calibration or Calibration({})
-    truth_main = [labels.main.index(str(r["main_category"])) for r in rows]
     out = {}
     for weight in weights:
         served = dataclasses.replace(calibration, main_from_sub=weight)
@@ -74,14 +73,11 @@ def read_weights(folder: Path, data: Path, weights: Sequence[float] = WEIGHTS) -
             )
             for case in cases
         ]
-        pairs = list(zip(results, rows, strict=True))
-        main = np.mean([r.label("main") == str(row["main_category"]) for r, row in pairs])
-        sub = np.mean([r.label("sub") == str(row["sub_category"]) for r, row in pairs])
-        distributions = np.array([r.heads["main"].distribution for r in results])
+        summary = set_summary(results, rows, cases, labels, served, None)
         out[weight] = {
-            "main": float(main),
-            "sub": float(sub),
-            "ece_main": expected_calibration_error(distributions, truth_main),
+            "main": summary["main_accuracy"],
+            "sub": summary["sub_accuracy"],
+            "ece_main": summary["ece_served_main"],
         }
     return out
 
